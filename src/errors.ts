@@ -1,0 +1,62 @@
+import { ExitCode } from './exit-codes.js';
+
+export interface PglockErrorOptions {
+  cause?: unknown;
+  exitCode?: number;
+}
+
+// One error type for everything pglock reports: a short string code, the exit code the CLI
+// uses for it, and the original error as `cause`. The message is one line, safe to print.
+export class PglockError extends Error {
+  readonly code: string;
+  readonly exitCode: number;
+
+  constructor(code: string, message: string, exitCode: number, options: PglockErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = options.exitCode ?? exitCode;
+  }
+}
+
+/** Bad input from the caller (CLI flags, library options). */
+export class UsageError extends PglockError {
+  constructor(message: string, options?: PglockErrorOptions) {
+    super('EUSAGE', message, ExitCode.Usage, options);
+  }
+}
+
+/** The lock is held by another session (fail fast), or the wait timed out. */
+export class LockBusyError extends PglockError {
+  constructor(message: string, options?: PglockErrorOptions & { code?: string }) {
+    super(options?.code ?? 'ELOCKED', message, ExitCode.Conflict, options);
+  }
+}
+
+/** The wait for the lock ran out of time (a LockBusyError, so one catch covers both). */
+export class LockTimeoutError extends LockBusyError {
+  constructor(message: string, options?: PglockErrorOptions) {
+    super(message, { ...options, code: 'ELOCKTIMEOUT' });
+  }
+}
+
+/** The wait was cancelled by the caller (an AbortSignal, or a signal to the CLI). */
+export class LockWaitAbortedError extends PglockError {
+  constructor(message: string, options?: PglockErrorOptions) {
+    super('EABORTED', message, ExitCode.Conflict, options);
+  }
+}
+
+/** Cannot connect, authentication failed, unknown database, or a pooler that cannot hold the lock. */
+export class DatabaseUnavailableError extends PglockError {
+  constructor(message: string, options?: PglockErrorOptions & { code?: string }) {
+    super(options?.code ?? 'EUNAVAILABLE', message, ExitCode.Unavailable, options);
+  }
+}
+
+/** pglock can no longer prove it holds the lock. */
+export class LockLostError extends PglockError {
+  constructor(message: string, options?: PglockErrorOptions) {
+    super('ELOCKLOST', message, ExitCode.LockLost, options);
+  }
+}

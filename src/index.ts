@@ -1,0 +1,9 @@
+// The library: the same core the pglock CLI uses.
+export { acquireLock, withLock, Lock, type AcquireOptions } from './lock.js';
+export { lockIdForKey, parseLockId, lockIdSql } from './lock-id.js';
+export { resolveConnectionConfig, describeTarget, type ConnectionConfig } from './connection-config.js';
+export {
+  PglockError, UsageError, LockBusyError, LockTimeoutError, LockWaitAbortedError,
+  DatabaseUnavailableError, LockLostError,
+} from './errors.js';
+export { ExitCode } from './exit-codes.js';

@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import { UsageError } from './errors.js';
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+// The key → lock id contract, stable forever: the first 8 bytes of SHA-256 of the UTF-8 key,
+// read as a signed big-endian 64-bit integer. The same id in SQL:
+//   ('x' || left(encode(sha256(convert_to(key, 'UTF8')), 'hex'), 16))::bit(64)::bigint
+export function lockIdForKey(key: string): bigint {
+  if (key.length === 0) throw new UsageError('the lock key must not be empty');
+  return createHash('sha256').update(key, 'utf8').digest().readBigInt64BE(0);
+}
+
+/** Parse a raw advisory lock id given as decimal text; must fit a signed 64-bit integer. */
+export function parseLockId(text: string): bigint {
+  const trimmed = text.trim();
+  if (!/^-?\d{1,20}$/.test(trimmed)) {
+    throw new UsageError(`--lock-id must be a whole number between ${INT64_MIN} and ${INT64_MAX}, got '${text}'`);
+  }
+  const id = BigInt(trimmed);
+  if (id < INT64_MIN || id > INT64_MAX) {
+    throw new UsageError(`--lock-id is out of the signed 64-bit range, got '${text}'`);
+  }
+  return id;
+}
+
+/** The two 32-bit halves PostgreSQL shows for a bigint advisory lock in pg_locks (classid, objid). */
+export function lockIdHalves(id: bigint): { classid: string; objid: string } {
+  const unsigned = BigInt.asUintN(64, id);
+  return { classid: String(unsigned >> 32n), objid: String(unsigned & 0xffffffffn) };
+}
+
+/** The SQL expression that yields the same id as lockIdForKey, with the key as a literal. */
+export function lockIdSql(key: string): string {
+  const literal = `'${key.replaceAll("'", "''")}'`;
+  return `('x' || left(encode(sha256(convert_to(${literal}, 'UTF8')), 'hex'), 16))::bit(64)::bigint`;
+}

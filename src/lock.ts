@@ -1,0 +1,193 @@
+import { hostname } from 'node:os';
+import { type Session, type ReservedSql, openSession } from './connect.js';
+import { type ConnectionConfig, type Env, pickDatabaseUrl, resolveConnectionConfig, describeTarget } from './connection-config.js';
+import { DatabaseUnavailableError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError } from './errors.js';
+import { formatDuration } from './duration.js';
+import { lockIdForKey } from './lock-id.js';
+import { isLockHeld, releaseLock, takeLock } from './lock-sql.js';
+import { watchLock } from './lock-watch.js';
+
+export interface AcquireOptions {
+  /** Lock name; hashed to the id with SHA-256 (see lockIdForKey). Give this or `lockId`. */
+  key?: string;
+  /** Raw 64-bit advisory lock id, for interop with code that already locks by number. */
+  lockId?: bigint;
+  /** Connection URL; else PGLOCK_DATABASE_URL, DATABASE_URL, then the libpq PG* variables. */
+  url?: string;
+  /** An already resolved connection (overrides `url` and the environment). */
+  connection?: ConnectionConfig;
+  /** Environment to read connection settings from (default: process.env). */
+  env?: Env;
+  /** Wait for the lock instead of failing fast. */
+  wait?: boolean;
+  /** Wait at most this long (milliseconds), then throw LockTimeoutError. Implies `wait`. */
+  timeoutMs?: number;
+  /** Take the shared form of the lock. */
+  shared?: boolean;
+  /** Keep retrying the connection for this long (default 10 000 ms). */
+  connectTimeoutMs?: number;
+  /** How often to check that the lock is still held (default 5 000 ms; 0 = only on disconnect). */
+  heartbeatMs?: number;
+  /** application_name of the lock session (default `pglock:<key>@<host>:<pid>`). */
+  applicationName?: string;
+  /** Cancels connecting or waiting; the acquire then rejects with LockWaitAbortedError. */
+  signal?: AbortSignal;
+  /** Called once if the lock is lost while held (connection closed, check failed). */
+  onLost?: (error: LockLostError) => void;
+  /** Called before each connection retry. */
+  onRetry?: (reason: string, delayMs: number) => void;
+}
+
+/** A held advisory lock on its own dedicated connection. Release it, or `await using` it. */
+export class Lock implements AsyncDisposable {
+  readonly id: bigint;
+  readonly key: string | undefined;
+  readonly shared: boolean;
+  readonly backendPid: number;
+  /** Aborted when the lock is lost: pass it to work that must stop without the lock. */
+  readonly signal: AbortSignal;
+  /** Resolves with the reason if the lock is lost while held; never rejects. */
+  readonly lost: Promise<LockLostError>;
+  readonly #session: Session;
+  readonly #watch: { stop(): void };
+  readonly #lostController = new AbortController();
+  #state: 'held' | 'lost' | 'released' = 'held';
+  #release: Promise<void> | undefined;
+
+  constructor(session: Session, id: bigint, key: string | undefined, shared: boolean, heartbeatMs: number, onLost?: (error: LockLostError) => void) {
+    this.#session = session;
+    this.id = id;
+    this.key = key;
+    this.shared = shared;
+    this.backendPid = session.backendPid;
+    this.signal = this.#lostController.signal;
+    let resolveLost!: (error: LockLostError) => void;
+    this.lost = new Promise((resolve) => (resolveLost = resolve));
+    this.#watch = watchLock(session, {
+      id,
+      shared,
+      heartbeatMs,
+      onLost: (reason) => {
+        if (this.#state !== 'held') return;
+        this.#state = 'lost';
+        const error = new LockLostError(`lost the lock ${this.describe()}: ${reason}`);
+        this.#lostController.abort(error);
+        resolveLost(error);
+        onLost?.(error);
+        void this.#session.close(0);
+      },
+    });
+  }
+
+  /** The locked connection, for queries inside the critical section. */
+  get sql(): ReservedSql {
+    if (this.#state !== 'held') throw new LockLostError(`the lock ${this.describe()} is ${this.#state}; its connection is gone`);
+    return this.#session.sql;
+  }
+
+  get isHeld(): boolean {
+    return this.#state === 'held';
+  }
+
+  /** Release the lock and close its connection. Safe to call more than once. */
+  release(): Promise<void> {
+    this.#release ??= this.#doRelease();
+    return this.#release;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  describe(): string {
+    return this.key === undefined ? `id ${this.id}` : `'${this.key}' (id ${this.id})`;
+  }
+
+  async #doRelease(): Promise<void> {
+    this.#watch.stop();
+    const wasHeld = this.#state === 'held';
+    if (wasHeld) this.#state = 'released';
+    try {
+      if (wasHeld && !this.#session.isClosed()) await releaseLock(this.#session.sql, this.id, this.shared);
+    } finally {
+      await this.#session.close();
+    }
+  }
+}
+
+/**
+ * Open a dedicated connection and take the advisory lock on it.
+ * Rejects with LockBusyError when the lock is held elsewhere (fail fast, the default),
+ * LockTimeoutError when `timeoutMs` runs out, DatabaseUnavailableError when it cannot connect.
+ */
+export async function acquireLock(options: AcquireOptions): Promise<Lock> {
+  const { id, key } = resolveLockId(options);
+  const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, options.env ?? process.env), options.env ?? process.env);
+  const heartbeatMs = options.heartbeatMs ?? 5000;
+  const shared = options.shared ?? false;
+  const session = await openSession(config, {
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    applicationName: options.applicationName ?? defaultApplicationName(key ?? String(id)),
+    heartbeatMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+  });
+  try {
+    const wait = options.wait === true || options.timeoutMs !== undefined;
+    const granted = await takeLock(session.sql, {
+      id, shared, wait,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const label = key === undefined ? `id ${id}` : `'${key}' (id ${id})`;
+    if (!granted) {
+      if (wait && options.timeoutMs) throw new LockTimeoutError(`timed out after ${formatDuration(options.timeoutMs)} waiting for the lock ${label}`);
+      throw new LockBusyError(`the lock ${label} is held by another session`);
+    }
+    if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
+    await verifyOwnership(session, id, shared, config);
+    return new Lock(session, id, key, shared, heartbeatMs, options.onLost);
+  } catch (error) {
+    await session.close(0);
+    throw error;
+  }
+}
+
+/** Acquire, run `fn` with the lock, release — even when `fn` throws. */
+export async function withLock<T>(options: AcquireOptions, fn: (lock: Lock) => Promise<T> | T): Promise<T> {
+  const lock = await acquireLock(options);
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+// A pooler in transaction or statement mode runs each statement on whichever backend is free:
+// the lock would belong to a backend pglock no longer talks to. Ask from a second statement.
+async function verifyOwnership(session: Session, id: bigint, shared: boolean, config: ConnectionConfig): Promise<void> {
+  if (await isLockHeld(session.sql, id, shared, session.backendPid)) return;
+  await releaseLock(session.sql, id, shared).catch(() => false);
+  throw new DatabaseUnavailableError(
+    `the lock was granted but a second statement ran on another backend of ${describeTarget(config)}: ` +
+      'a connection pooler in transaction or statement mode (e.g. PgBouncer) cannot hold session locks; ' +
+      'connect to PostgreSQL directly or through a session-mode pool',
+    { code: 'EPOOLER' },
+  );
+}
+
+function resolveLockId(options: AcquireOptions): { id: bigint; key?: string } {
+  if (options.key !== undefined && options.lockId !== undefined) throw new UsageError('give a key or a lockId, not both');
+  if (options.lockId !== undefined) return { id: BigInt.asIntN(64, options.lockId) };
+  if (options.key === undefined) throw new UsageError('a lock key (or lockId) is required');
+  return { id: lockIdForKey(options.key), key: options.key };
+}
+
+// application_name is at most 63 bytes: truncate the key, never the host/pid part.
+export function defaultApplicationName(key: string): string {
+  const suffix = `@${hostname()}:${process.pid}`;
+  const budget = 63 - Buffer.byteLength('pglock:') - Buffer.byteLength(suffix);
+  // PostgreSQL keeps only printable ASCII in application_name (16+ escapes the rest as \xNN).
+  const name = key.replace(/[^\x20-\x7e]/g, '?').slice(0, Math.max(budget, 0));
+  return `pglock:${name}${suffix}`.slice(0, 63);
+}
