@@ -93,6 +93,8 @@ async function connectOnce(config: ConnectionConfig, options: OpenSessionOptions
       closed: closedPromise,
       isClosed: () => closed,
       close: async (closeTimeoutMs = 2000) => {
+        // A reserved connection keeps end() waiting until its timeout: hand it back first.
+        if (!closed) sql.release();
         await client.end({ timeout: closeTimeoutMs / 1000 });
         if (!closed) {
           closed = true;

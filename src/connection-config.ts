@@ -135,3 +135,16 @@ function osUser(): string {
     return 'postgres';
   }
 }
+
+/** Passwords embedded in URL-like text (user:password@host), so that output can mask them. */
+export function passwordsIn(text: string | undefined): string[] {
+  if (!text) return [];
+  return [...text.matchAll(/:\/\/[^\s:/@]*:([^\s@]*)@/g)].map((match) => {
+    const raw = match[1] ?? '';
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw;
+    }
+  }).concat([...text.matchAll(/:\/\/[^\s:/@]*:([^\s@]*)@/g)].map((match) => match[1] ?? ''));
+}

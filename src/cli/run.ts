@@ -1,0 +1,111 @@
+import { type Lock, acquireLock } from '../lock.js';
+import { describeTarget } from '../connection-config.js';
+import { formatDuration } from '../duration.js';
+import { LockBusyError, LockWaitAbortedError } from '../errors.js';
+import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
+import { type ChildExit, type RunningChild, exitCodeForChild, startChild } from './child.js';
+import type { Logger } from './logger.js';
+import type { RunOptions } from './options.js';
+import { type ForwardedSignal, isFromTerminal, signalNumber, trapSignals } from './signals.js';
+
+// pglock's life: connect and take the lock (a signal cancels the wait), run the child while
+// holding it (signals are forwarded; losing the lock stops the child), release, report.
+export async function runLocked(options: RunOptions, log: Logger): Promise<number> {
+  const abortWait = new AbortController();
+  let waitSignal: ForwardedSignal | undefined;
+  let child: RunningChild | undefined;
+  const untrap = trapSignals((signal) => {
+    if (child) {
+      if (!isFromTerminal(signal, !child.ownGroup)) child.kill(signal);
+      return;
+    }
+    waitSignal ??= signal;
+    abortWait.abort();
+  });
+  try {
+    const lock = await takeLock(options, log, abortWait.signal);
+    if (lock === undefined) return waitSignal ? signalExit(waitSignal, log) : options.conflictExitCode;
+    if (waitSignal) {
+      await lock.release();
+      return signalExit(waitSignal, log);
+    }
+    let lostReason: string | undefined;
+    child = startChild(options.command, { env: childEnv(options), ownGroup: !process.stdin.isTTY });
+    log.info(`running ${options.command.shell ? 'sh -c' : options.command.file} (pid ${child.pid ?? '-'})`);
+    const running = child;
+    void lock.lost.then((error) => {
+      lostReason = error.message;
+      log.error(`${error.message}; stopping the command (SIGTERM, SIGKILL after ${formatDuration(options.killAfterMs)})`);
+      stopChild(running, options.killAfterMs);
+    });
+    const exit = await child.exited;
+    if (lostReason !== undefined) {
+      log.error(`the command was stopped because the lock was lost (${describeExit(exit)}); exiting ${ExitCode.LockLost}`);
+      await lock.release().catch(() => undefined);
+      return ExitCode.LockLost;
+    }
+    await releaseQuietly(lock, log);
+    if (exit.kind === 'spawn-failed') log.error(`cannot run '${options.command.file}': ${exit.message}`);
+    else log.info(`command ${describeExit(exit)}; lock released`);
+    return exitCodeForChild(exit);
+  } finally {
+    untrap();
+  }
+}
+
+async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): Promise<Lock | undefined> {
+  const label = options.key === undefined ? `id ${options.lockId}` : `'${options.key}'`;
+  const started = Date.now();
+  try {
+    log.info(`connecting to ${describeTarget(options.connection)}`);
+    const lock = await acquireLock({
+      ...(options.key === undefined ? { lockId: options.lockId } : { key: options.key }),
+      connection: options.connection,
+      wait: options.wait,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      connectTimeoutMs: options.connectTimeoutMs,
+      heartbeatMs: options.heartbeatMs,
+      signal,
+      onRetry: (reason, delayMs) => log.info(`cannot connect yet (${reason}); retrying in ${formatDuration(delayMs)}`),
+    });
+    log.info(`acquired lock ${label} (id ${lock.id}, backend ${lock.backendPid}) after ${formatDuration(Date.now() - started)}`);
+    return lock;
+  } catch (error) {
+    if (error instanceof LockWaitAbortedError && signal.aborted) return undefined;
+    if (error instanceof LockBusyError) {
+      log.notice(`${error.message}; not running the command`);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+// Stop the child after the lock is lost: SIGTERM to its group, SIGKILL if it outlives killAfter.
+function stopChild(child: RunningChild, killAfterMs: number): void {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  void child.exited.then(() => clearTimeout(timer));
+}
+
+async function releaseQuietly(lock: Lock, log: Logger): Promise<void> {
+  try {
+    await lock.release();
+  } catch (error) {
+    log.warn(`could not release the lock cleanly (${(error as Error).message}); closing the session releases it`);
+  }
+}
+
+function signalExit(signal: ForwardedSignal, log: Logger): number {
+  log.notice(`received ${signal} before the lock was acquired; the command did not run`);
+  return SIGNAL_EXIT_BASE + signalNumber(signal);
+}
+
+function childEnv(options: RunOptions): Record<string, string> {
+  return { PGLOCK_KEY: options.key ?? '', PGLOCK_LOCK_ID: String(options.lockId) };
+}
+
+function describeExit(exit: ChildExit): string {
+  if (exit.kind === 'exited') return `exited with ${exit.code}`;
+  if (exit.kind === 'signaled') return `was killed by ${exit.signal}`;
+  return `could not start (${exit.errno})`;
+}

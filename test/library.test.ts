@@ -1,0 +1,136 @@
+// The library API against a real server: the original design's three tests, then the rest.
+import t from 'tap';
+import { acquireLock, withLock, LockBusyError, LockTimeoutError, LockWaitAbortedError, DatabaseUnavailableError, LockLostError, lockIdForKey } from '../src/index.js';
+import { startTestServer, uniqueKey } from './helpers/server.js';
+import { runPglock } from './helpers/run-pglock.js';
+
+const server = await startTestServer(t);
+const url = server.url;
+
+async function advisoryRows(key: string) {
+  const { classid, objid } = halves(lockIdForKey(key));
+  return server.admin`select pid, granted from pg_locks where locktype = 'advisory' and classid = ${classid}::oid and objid = ${objid}::oid`;
+}
+function halves(id: bigint) {
+  const u = BigInt.asUintN(64, id);
+  return { classid: String(u >> 32n), objid: String(u & 0xffffffffn) };
+}
+
+t.test('(1) inside the lock, a query on the locked connection returns 1', async (t) => {
+  await using lock = await acquireLock({ url, key: uniqueKey('one') });
+  const [row] = await lock.sql`select 1 as one`;
+  t.equal(row?.one, 1);
+  t.equal(lock.isHeld, true);
+});
+
+t.test('(2) a second acquisition of the same key while held fails with the busy error', async (t) => {
+  const key = uniqueKey('busy');
+  await using first = await acquireLock({ url, key });
+  await t.rejects(acquireLock({ url, key }), LockBusyError);
+  await t.rejects(acquireLock({ url, key }), { name: 'LockBusyError', exitCode: 75, code: 'ELOCKED' });
+  t.equal(first.isHeld, true, 'the holder still holds it');
+});
+
+t.test('(3) a separate process (pglock itself) cannot take a lock held in-process', async (t) => {
+  const key = uniqueKey('cross-process');
+  await using lock = await acquireLock({ url, key });
+  const result = await runPglock(['-d', url, '-k', key, '-E', '42', '--', 'node', '-e', 'console.log("ran")']);
+  t.equal(result.code, 42, 'pglock reports the conflict with its -E code');
+  t.equal(result.stdout.length, 0, 'the command did not run');
+  t.match(result.stderr, /held by another session/);
+  t.equal(lock.isHeld, true);
+});
+
+t.test('withLock releases after the function, even when it throws', async (t) => {
+  const key = uniqueKey('with');
+  const value = await withLock({ url, key }, async (lock) => (await lock.sql`select 41 + 1 as n`)[0]?.n);
+  t.equal(value, 42);
+  await t.rejects(withLock({ url, key }, () => { throw new Error('boom'); }), { message: 'boom' });
+  t.same(await advisoryRows(key), [], 'nothing left in pg_locks');
+  await using again = await acquireLock({ url, key });
+  t.ok(again.isHeld, 'the key is free again');
+});
+
+t.test('release is idempotent and frees the key at once', async (t) => {
+  const key = uniqueKey('release');
+  const lock = await acquireLock({ url, key });
+  t.equal((await advisoryRows(key)).length, 1);
+  await lock.release();
+  await lock.release();
+  t.equal(lock.isHeld, false);
+  t.throws(() => lock.sql, LockLostError, 'the connection is not handed out after release');
+  t.same(await advisoryRows(key), []);
+});
+
+t.test('wait: granted server-side the moment the holder releases', async (t) => {
+  const key = uniqueKey('wait');
+  const holder = await acquireLock({ url, key });
+  const order: string[] = [];
+  const waiter = acquireLock({ url, key, wait: true }).then((lock) => (order.push('granted'), lock));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.same(await advisoryRows(key).then((rows) => rows.map((r) => r.granted).sort()), [false, true], 'the waiter is queued on the server');
+  order.push('released');
+  await holder.release();
+  const lock = await waiter;
+  t.same(order, ['released', 'granted']);
+  await lock.release();
+});
+
+t.test('timeout: gives up with LockTimeoutError and leaves no waiter behind', async (t) => {
+  const key = uniqueKey('timeout');
+  await using holder = await acquireLock({ url, key });
+  const started = Date.now();
+  await t.rejects(acquireLock({ url, key, timeoutMs: 300 }), LockTimeoutError);
+  t.ok(Date.now() - started >= 250, 'waited about the timeout');
+  t.equal((await advisoryRows(key)).length, 1, 'only the holder remains');
+  t.ok(holder.isHeld);
+});
+
+t.test('an AbortSignal cancels the wait and leaves no waiter queued', async (t) => {
+  const key = uniqueKey('abort');
+  await using holder = await acquireLock({ url, key });
+  const controller = new AbortController();
+  const waiting = acquireLock({ url, key, wait: true, signal: controller.signal });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  controller.abort();
+  await t.rejects(waiting, LockWaitAbortedError);
+  t.equal((await advisoryRows(key)).length, 1, 'only the holder remains');
+  t.ok(holder.isHeld);
+});
+
+t.test('lockId and shared locks', async (t) => {
+  const lockId = 987654321987654321n;
+  await using byId = await acquireLock({ url, lockId });
+  t.equal(byId.id, lockId);
+  await t.rejects(acquireLock({ url, lockId }), LockBusyError);
+  await t.rejects(acquireLock({ url, key: 'x', lockId: 1n }), { name: 'UsageError' });
+  await t.rejects(acquireLock({ url }), { name: 'UsageError' });
+  const key = uniqueKey('shared');
+  await using a = await acquireLock({ url, key, shared: true });
+  await using b = await acquireLock({ url, key, shared: true });
+  t.ok(a.isHeld && b.isHeld, 'shared holders coexist');
+  await t.rejects(acquireLock({ url, key }), LockBusyError, 'an exclusive holder is refused');
+});
+
+t.test('losing the session is reported: lost resolves, the signal aborts', async (t) => {
+  const key = uniqueKey('lost');
+  let called: LockLostError | undefined;
+  const lock = await acquireLock({ url, key, onLost: (error) => (called = error) });
+  await server.admin`select pg_terminate_backend(${lock.backendPid})`;
+  const error = await lock.lost;
+  t.type(error, LockLostError);
+  t.match(error.message, /connection closed/);
+  t.equal(called, error);
+  t.equal(lock.signal.aborted, true);
+  t.equal(lock.isHeld, false);
+  t.throws(() => lock.sql, LockLostError);
+  await lock.release();
+});
+
+t.test('connection failures are DatabaseUnavailableError, without the password', async (t) => {
+  const wrong = url.replace(server.password, 'not-the-password');
+  const error = await acquireLock({ url: wrong, key: 'k' }).catch((e: unknown) => e);
+  t.type(error, DatabaseUnavailableError);
+  t.match((error as Error).message, /authentication failed/);
+  t.notMatch((error as Error).message, /not-the-password/);
+});

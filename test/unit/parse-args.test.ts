@@ -1,0 +1,63 @@
+import t from 'tap';
+import { parseArgs } from '../../src/cli/parse-args.js';
+import type { RunOptions } from '../../src/cli/options.js';
+
+const env = { PGHOST: 'localhost' };
+const parse = (argv: string[], extraEnv: Record<string, string> = {}): RunOptions => {
+  const result = parseArgs(argv, { ...env, ...extraEnv });
+  if (result.kind !== 'run') throw new Error('expected a run');
+  return result.options;
+};
+
+t.test('defaults: fail fast, exit 75 on conflict, 10s connect, 5s heartbeat, 10s kill-after', async (t) => {
+  const options = parse(['--key', 'gold_leader', '--', 'node', 'job.js', '--flag']);
+  t.match(options, {
+    key: 'gold_leader', lockId: 1164266746182509168n, wait: false, timeoutMs: undefined, conflictExitCode: 75,
+    connectTimeoutMs: 10_000, heartbeatMs: 5000, killAfterMs: 10_000, verbosity: 'normal',
+    command: { file: 'node', args: ['job.js', '--flag'], shell: false },
+  });
+});
+
+t.test('every flag', async (t) => {
+  const options = parse(['-k', 'k', '-d', 'postgres://u@h/d', '-t', '1m', '-E', '9', '--connect-timeout', '2s',
+    '--heartbeat', '1s', '--kill-after', '500ms', '-v', '-c', 'echo hi']);
+  t.match(options, {
+    wait: true, timeoutMs: 60_000, conflictExitCode: 9, connectTimeoutMs: 2000, heartbeatMs: 1000, killAfterMs: 500,
+    verbosity: 'verbose', command: { file: '/bin/sh', args: ['-c', 'echo hi'], shell: true },
+    connection: { host: 'h', user: 'u', database: 'd' },
+  });
+  t.equal(parse(['-k', 'k', '-w', '--', 'x']).wait, true);
+  t.equal(parse(['-k', 'k', '-q', '--', 'x']).verbosity, 'quiet');
+  t.equal(parse(['--lock-id', '-42', '--', 'x']).lockId, -42n);
+  t.equal(parse(['--lock-id', '7', '--', 'x'], { PGLOCK_KEY: 'env' }).key, undefined, '--lock-id wins over PGLOCK_KEY');
+  t.equal(parse(['--', 'x'], { PGLOCK_KEY: 'from-env' }).key, 'from-env');
+});
+
+t.test('options after the command belong to the command', async (t) => {
+  t.same(parse(['-k', 'k', 'rsync', '-a', '--key', 'x']).command.args, ['-a', '--key', 'x']);
+  t.same(parse(['-k', 'k', '--', '-weird-name']).command.file, '-weird-name');
+  t.same(parse(['-k', 'k', '--', 'status']).command.file, 'status', 'a child named status is a child');
+});
+
+t.test('usage errors: one message each, exit code 64', async (t) => {
+  const bad: [string[], RegExp][] = [
+    [['--', 'x'], /lock key is required/],
+    [['-k', '', '--', 'x'], /must not be empty/],
+    [['-k', 'k'], /command is required/],
+    [['-k', 'k', '-c', ''], /must not be empty/],
+    [['-k', 'k', '-c', 'x', '--', 'y'], /not both/],
+    [['-k', 'k', '--lock-id', '1', '--', 'x'], /not both/],
+    [['--lock-id', 'abc', '--', 'x'], /--lock-id/],
+    [['-k', 'k', '-t', 'soon', '--', 'x'], /--timeout.*soon/],
+    [['-k', 'k', '--connect-timeout', '-1', '--', 'x'], /--connect-timeout/],
+    [['-k', 'k', '-E', '256', '--', 'x'], /0 to 255/],
+    [['-k', 'k', '-E', 'x', '--', 'x'], /0 to 255/],
+    [['-k', 'k', '--bogus', '--', 'x'], /unknown option '--bogus'/],
+    [['-k'], /argument missing/],
+    [['-k', 'k', '-v', '-q', '--', 'x'], /together/],
+    [['-k', 'k', '-d', 'http://h/d', '--', 'x'], /postgres:\/\//],
+  ];
+  for (const [argv, message] of bad) {
+    t.throws(() => parseArgs(argv, env), { name: 'UsageError', exitCode: 64, message }, argv.join(' '));
+  }
+});
