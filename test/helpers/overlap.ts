@@ -1,0 +1,32 @@
+// Read a record.mjs log and measure how children's critical sections overlapped.
+import { readFileSync } from 'node:fs';
+
+export interface Section {
+  label: string;
+  start: number;
+  end: number;
+}
+
+export function readSections(log: string): Section[] {
+  const starts = new Map<string, number>();
+  const sections: Section[] = [];
+  for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+    const [event, label = '', time = '0'] = line.split(' ');
+    if (event === 'start') starts.set(label, Number(time));
+    if (event === 'end') sections.push({ label, start: starts.get(label) ?? Number.NaN, end: Number(time) });
+  }
+  return sections.sort((a, b) => a.start - b.start);
+}
+
+/** The largest time (ms) any two sections ran at once; 0 when they never overlapped. */
+export function maxOverlapMs(sections: Section[]): number {
+  let worst = 0;
+  for (let i = 0; i < sections.length; i++) {
+    for (let j = i + 1; j < sections.length; j++) {
+      const a = sections[i] as Section;
+      const b = sections[j] as Section;
+      worst = Math.max(worst, Math.min(a.end, b.end) - Math.max(a.start, b.start));
+    }
+  }
+  return worst;
+}
