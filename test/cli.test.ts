@@ -38,13 +38,14 @@ t.test('exit codes: 128+N when the child is killed by signal N', async (t) => {
 });
 
 t.test('exit codes: 127 command not found, 126 not executable', async (t) => {
-  const missing = await runPglock(['-d', url, '-k', uniqueKey('nf'), '--', 'pglock-no-such-command']);
-  t.equal(missing.code, 127);
-  t.match(missing.stderr, /^pglock: error: cannot run 'pglock-no-such-command'.*ENOENT\n$/);
+  const missing = await runPglock(['-d', 'postgres://nobody@127.0.0.1:1/x', '-k', uniqueKey('nf'), '--', 'pglock-no-such-command']);
+  t.equal(missing.code, 127, 'found out before connecting (the URL is unreachable)');
+  t.equal(missing.stderr, "pglock: error: cannot run 'pglock-no-such-command': command not found\n");
   const plainFile = join(dir, 'not-executable');
   writeFileSync(plainFile, 'echo hi\n', { mode: 0o644 });
   const notExec = await runPglock(['-d', url, '-k', uniqueKey('nx'), '--', plainFile]);
   t.equal(notExec.code, 126);
+  t.match(notExec.stderr, /permission denied/);
   t.equal((await runPglock(['-d', url, '-k', uniqueKey('sh127'), '-c', 'pglock-no-such-command'])).code, 127, 'the shell says 127 too');
 });
 

@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
 import type { CommandSpec } from './options.js';
 import { signalNumber } from './signals.js';
+import { WATCHDOG_DONE, withWatchdog } from './watchdog.js';
 
 /** How the child ended: an exit code, a signal, or a failure to start it. */
 export type ChildExit =
@@ -22,13 +23,17 @@ export interface StartChildOptions {
   env: Record<string, string>;
   /** Put the child in its own process group, so group signals reach `sh -c` grandchildren. */
   ownGroup: boolean;
+  /** With the watchdog: how long after SIGTERM it SIGKILLs the command if pglock has died. */
+  killAfterMs: number;
 }
 
-// Spawn the command with stdio inherited (stdin too), no shell unless the spec is a -c line.
-// execa's own cleanup and force-kill are off: pglock decides when the child is signalled.
+// Spawn the command with stdio inherited (stdin too), no shell unless the spec is a -c line, under
+// the watchdog launcher (fd 3 is its lifeline to pglock). execa's own cleanup and force-kill are
+// off: pglock decides when the child is signalled.
 export function startChild(command: CommandSpec, options: StartChildOptions): RunningChild {
-  const subprocess = execa(command.file, command.args, {
-    stdio: 'inherit',
+  const launched = withWatchdog(command, { groupKill: options.ownGroup, killAfterMs: options.killAfterMs });
+  const subprocess = execa(launched.file, launched.args, {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     env: options.env,
     extendEnv: true,
     reject: false,
@@ -38,6 +43,10 @@ export function startChild(command: CommandSpec, options: StartChildOptions): Ru
     stripFinalNewline: false,
   });
   let running = subprocess.pid !== undefined;
+  const lifeline = subprocess.stdio[3] as unknown as NodeJS.WritableStream | undefined;
+  // The watchdog holds the other end of the lifeline, and execa resolves only once every stdio
+  // stream has closed: tell the watchdog on 'exit', or the two would wait for each other.
+  subprocess.once('exit', () => lifeline?.end(WATCHDOG_DONE));
   const exited = subprocess.then((result): ChildExit => {
     running = false;
     if (result.signal) return { kind: 'signaled', signal: result.signal };

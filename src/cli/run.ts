@@ -4,6 +4,7 @@ import { formatDuration } from '../duration.js';
 import { LockBusyError, LockWaitAbortedError } from '../errors.js';
 import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
 import { type ChildExit, type RunningChild, exitCodeForChild, startChild } from './child.js';
+import { findExecutable } from './find-executable.js';
 import type { Logger } from './logger.js';
 import type { RunOptions } from './options.js';
 import { type ForwardedSignal, isFromTerminal, signalNumber, trapSignals } from './signals.js';
@@ -23,6 +24,11 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
     abortWait.abort();
   });
   try {
+    const lookup = findExecutable(options.command.file, process.env.PATH);
+    if (!lookup.found) {
+      log.error(`cannot run '${options.command.file}': ${lookup.errno === 'ENOENT' ? 'command not found' : 'permission denied (not an executable file)'}`);
+      return lookup.errno === 'ENOENT' ? ExitCode.NotFound : ExitCode.CannotExecute;
+    }
     const lock = await takeLock(options, log, abortWait.signal);
     if (lock === undefined) return waitSignal ? signalExit(waitSignal, log) : options.conflictExitCode;
     if (waitSignal) {
@@ -30,7 +36,7 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       return signalExit(waitSignal, log);
     }
     let lostReason: string | undefined;
-    child = startChild(options.command, { env: childEnv(options), ownGroup: !process.stdin.isTTY });
+    child = startChild(options.command, { env: childEnv(options), ownGroup: !process.stdin.isTTY, killAfterMs: options.killAfterMs });
     log.info(`running ${options.command.shell ? 'sh -c' : options.command.file} (pid ${child.pid ?? '-'})`);
     const running = child;
     void lock.lost.then((error) => {

@@ -1,0 +1,38 @@
+import type { CommandSpec } from './options.js';
+
+// The child never outlives pglock. The command is started through this /bin/sh launcher: it forks
+// a watchdog subshell that holds the read end of a pipe from pglock (fd 3), closes fd 3 for
+// itself and execs the real command (same pid, so signals and the exit status are the command's).
+// When the command has finished, pglock writes a line and the watchdog exits quietly. If pglock
+// dies without writing it (SIGKILL, crash), the pipe hits EOF: the watchdog sends SIGTERM to the
+// command's process group (or to the command alone in a terminal), then SIGKILL once the command
+// is gone or --kill-after has passed. While the watchdog lives it is a member of that group, so the
+// group id cannot be reused by the time it sends SIGKILL. The watchdog ignores the signals pglock forwards, since it shares the command's group.
+// The server releases the lock when pglock's socket closes, so the command must stop too.
+const LAUNCHER = [
+  'target=$1; ticks=$2; shift 2',
+  '(',
+  '  trap "" INT TERM HUP QUIT USR1 USR2',
+  '  exec </dev/null >/dev/null 2>&1',
+  '  if read -r _ <&3; then exit 0; fi',
+  '  kill -TERM $target || exit 0',
+  '  n=0; while kill -0 $$ && [ $n -lt $ticks ]; do sleep 0.1; n=$((n+1)); done',
+  '  kill -KILL $target',
+  ') &',
+  'exec 3<&-',
+  'exec "$@"',
+].join('\n');
+
+/** The /bin/sh argv that runs `command` under the watchdog. */
+export function withWatchdog(command: CommandSpec, options: { groupKill: boolean; killAfterMs: number }): CommandSpec {
+  const target = options.groupKill ? '-$$' : '$$';
+  const ticks = String(Math.max(1, Math.ceil(options.killAfterMs / 100)));
+  return {
+    file: '/bin/sh',
+    args: ['-c', LAUNCHER.replace('target=$1', () => `target=${target}`), 'pglock', '', ticks, command.file, ...command.args],
+    shell: command.shell,
+  };
+}
+
+/** The line that tells the watchdog pglock is alive and the command finished normally. */
+export const WATCHDOG_DONE = 'done\n';
