@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { type Session, type ReservedSql, openSession } from './connect.js';
+import { type Session, type ReservedSql, describeConnectError, openSession } from './connect.js';
 import { type ConnectionConfig, type Env, pickDatabaseUrl, resolveConnectionConfig, describeTarget } from './connection-config.js';
-import { DatabaseUnavailableError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError } from './errors.js';
+import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
 import { lockIdForKey } from './lock-id.js';
 import { isLockHeld, releaseLock, takeLock } from './lock-sql.js';
@@ -149,7 +149,8 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
     return new Lock(session, id, key, shared, heartbeatMs, options.onLost);
   } catch (error) {
     await session.close(0);
-    throw error;
+    if (error instanceof PglockError) throw error;
+    throw new DatabaseUnavailableError(`lost the connection to ${describeTarget(config)} while taking the lock: ${describeConnectError(error)}`, { cause: error });
   }
 }
 
