@@ -11,6 +11,8 @@ export interface Session {
   readonly sql: ReservedSql;
   readonly backendPid: number;
   readonly serverVersion: number;
+  /** True when something between pglock and PostgreSQL (e.g. PgBouncer) answered the startup. */
+  readonly proxied: boolean;
   /** Resolves once the connection has closed, for whatever reason. */
   readonly closed: Promise<void>;
   isClosed(): boolean;
@@ -57,20 +59,7 @@ async function connectOnce(config: ConnectionConfig, options: OpenSessionOptions
   let markClosed!: () => void;
   const closedPromise = new Promise<void>((resolve) => (markClosed = resolve));
   const client = postgres({
-    host: config.host,
-    port: config.port,
-    database: config.database,
-    username: config.user,
-    ...(config.password === undefined ? {} : { password: config.password }),
-    ssl: config.ssl as postgres.Options<{}>['ssl'],
-    max: 1,
-    idle_timeout: 0,
-    max_lifetime: null,
-    connect_timeout: timeoutMs / 1000,
-    fetch_types: false,
-    onnotice: () => {},
-    // Only application_name goes in the startup packet: poolers such as PgBouncer reject others.
-    connection: { application_name: options.applicationName },
+    ...clientOptions(config, options.applicationName, timeoutMs),
     onclose: () => {
       if (!established || closed) return;
       closed = true;
@@ -83,13 +72,16 @@ async function connectOnce(config: ConnectionConfig, options: OpenSessionOptions
     // The first statement opens the connection through the pool, then reserve() takes that same
     // connection (max: 1). postgres.js 3.4.9 hangs in reserve() on a never-opened connection when
     // fetch_types is false, and fetching types would cost a round trip that pglock does not need.
-    const [settings] = await prepareSession(client, options.heartbeatMs);
+    const result = await prepareSession(client, options.heartbeatMs);
+    const settings = result[0];
     const sql = await client.reserve();
     established = true;
     return {
       sql,
       backendPid: settings?.pid ?? 0,
       serverVersion: settings?.version ?? 0,
+      // PostgreSQL's BackendKeyData carries the backend pid; a pooler sends a key of its own.
+      proxied: result.state.pid !== settings?.pid,
       closed: closedPromise,
       isClosed: () => closed,
       close: async (closeTimeoutMs = 2000) => {
@@ -107,6 +99,42 @@ async function connectOnce(config: ConnectionConfig, options: OpenSessionOptions
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', abort);
+  }
+}
+
+// postgres.js options for a dedicated, never-recycled connection.
+function clientOptions(config: ConnectionConfig, applicationName: string, timeoutMs: number): postgres.Options<{}> {
+  return {
+    host: config.host,
+    port: config.port,
+    database: config.database,
+    username: config.user,
+    ...(config.password === undefined ? {} : { password: config.password }),
+    ssl: config.ssl as postgres.Options<{}>['ssl'],
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    connect_timeout: timeoutMs / 1000,
+    fetch_types: false,
+    onnotice: () => {},
+    // Only application_name goes in the startup packet: poolers such as PgBouncer reject others.
+    connection: { application_name: applicationName },
+  };
+}
+
+/**
+ * Through a pooler, ask a second, short-lived connection which backend it is given. A pool in
+ * transaction or statement mode hands our idle server connection to the next client (PgBouncer
+ * reuses server connections last-in first-out), so the probe lands on our own backend; a
+ * session-mode pool keeps it pinned to us, so the probe gets another one.
+ */
+export async function probeBackendPid(config: ConnectionConfig, applicationName: string): Promise<number> {
+  const client = postgres({ ...clientOptions(config, `${applicationName}:probe`.slice(0, 63), 5000), prepare: false });
+  try {
+    const [row] = await client<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    return row?.pid ?? 0;
+  } finally {
+    await client.end({ timeout: 1 });
   }
 }
 

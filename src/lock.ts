@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type Session, type ReservedSql, describeConnectError, openSession } from './connect.js';
+import { type Session, type ReservedSql, describeConnectError, openSession, probeBackendPid } from './connect.js';
 import { type ConnectionConfig, type Env, pickDatabaseUrl, resolveConnectionConfig, describeTarget } from './connection-config.js';
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
@@ -125,9 +125,10 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
   const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, options.env ?? process.env), options.env ?? process.env);
   const heartbeatMs = options.heartbeatMs ?? 5000;
   const shared = options.shared ?? false;
+  const applicationName = options.applicationName ?? defaultApplicationName(key ?? String(id));
   const session = await openSession(config, {
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-    applicationName: options.applicationName ?? defaultApplicationName(key ?? String(id)),
+    applicationName,
     heartbeatMs,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
@@ -145,7 +146,7 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
       throw new LockBusyError(`the lock ${label} is held by another session`);
     }
     if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
-    await verifyOwnership(session, id, shared, config);
+    await verifyOwnership(session, id, shared, config, applicationName);
     return new Lock(session, id, key, shared, heartbeatMs, options.onLost);
   } catch (error) {
     await session.close(0);
@@ -166,11 +167,13 @@ export async function withLock<T>(options: AcquireOptions, fn: (lock: Lock) => P
 
 // A pooler in transaction or statement mode runs each statement on whichever backend is free:
 // the lock would belong to a backend pglock no longer talks to. Ask from a second statement.
-async function verifyOwnership(session: Session, id: bigint, shared: boolean, config: ConnectionConfig): Promise<void> {
-  if (await isLockHeld(session.sql, id, shared, session.backendPid)) return;
+async function verifyOwnership(session: Session, id: bigint, shared: boolean, config: ConnectionConfig, applicationName: string): Promise<void> {
+  const heldHere = await isLockHeld(session.sql, id, shared, session.backendPid);
+  if (heldHere && !session.proxied) return;
+  if (heldHere && (await probeBackendPid(config, applicationName)) !== session.backendPid) return;
   await releaseLock(session.sql, id, shared).catch(() => false);
   throw new DatabaseUnavailableError(
-    `the lock was granted but a second statement ran on another backend of ${describeTarget(config)}: ` +
+    `the lock was granted, but ${describeTarget(config)} does not keep pglock on one server session: ` +
       'a connection pooler in transaction or statement mode (e.g. PgBouncer) cannot hold session locks; ' +
       'connect to PostgreSQL directly or through a session-mode pool',
     { code: 'EPOOLER' },
