@@ -15,6 +15,9 @@ export function readSections(log: string): Section[] {
     if (event === 'start') starts.set(label, Number(time));
     if (event === 'end') sections.push({ label, start: starts.get(label) ?? Number.NaN, end: Number(time) });
   }
+  for (const [label, start] of starts) {
+    if (!sections.some((s) => s.label === label)) sections.push({ label, start, end: Number.POSITIVE_INFINITY });
+  }
   return sections.sort((a, b) => a.start - b.start);
 }
 
