@@ -167,3 +167,32 @@ t.test('role-level timeouts of 1s do not kill the lock session or a long wait', 
   t.equal(waiter.code, 0, 'the waiter waited 3 s (> statement_timeout) and ran');
   t.match(readFileSync(log, 'utf8'), /start holder.*\nend holder.*\nstart waiter.*\nend waiter/);
 });
+
+t.test('as PID 1 (a container entrypoint without an init), SIGTERM is still handled and forwarded', async (t) => {
+  const { spawn, execFileSync } = await import('node:child_process');
+  const canUnshare = process.getuid?.() === 0 && (() => {
+    try {
+      execFileSync('unshare', ['--pid', '--fork', 'true']);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (!canUnshare) {
+    t.skip('needs root and unshare(1) to make a PID namespace');
+    return;
+  }
+  const log = join(dir, 'pid1.log');
+  const { PGLOCK_BIN, cleanEnv } = await import('./helpers/run-pglock.js');
+  const inner = `echo "pid=$$" >&2; exec ${node} ${PGLOCK_BIN} -d ${url} -k ${uniqueKey('pid1')} -- ${node} ${join(FIXTURES, 'count-signals.mjs')} ${log}`;
+  const unshare = spawn('unshare', ['--pid', '--fork', 'sh', '-c', inner], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  unshare.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  await eventually(() => stderr.includes('fixture ready'), 15_000, 'the child to start');
+  t.match(stderr, /pid=1\n/, 'pglock runs as PID 1 in its namespace');
+  const hostPid = Number(execFileSync('ps', ['-o', 'pid=', '--ppid', String(unshare.pid)]).toString().trim());
+  process.kill(hostPid, 'SIGTERM');
+  const code = await new Promise<number | null>((resolve) => unshare.on('close', (c) => resolve(c)));
+  t.equal(readFileSync(log, 'utf8'), 'SIGTERM\n', 'the child got exactly one SIGTERM');
+  t.equal(code, 0, 'pglock exited with the child\'s code');
+});
