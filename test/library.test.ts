@@ -134,3 +134,31 @@ t.test('connection failures are DatabaseUnavailableError, without the password',
   t.match((error as Error).message, /authentication failed/);
   t.notMatch((error as Error).message, /not-the-password/);
 });
+
+t.test('the lock session switches off role timeouts and sets keepalives from the heartbeat', async (t) => {
+  await using lock = await acquireLock({ url, key: uniqueKey('settings'), heartbeatMs: 2000 });
+  const [row] = await lock.sql`
+    select current_setting('statement_timeout') as statement_timeout,
+      current_setting('lock_timeout') as lock_timeout,
+      current_setting('idle_in_transaction_session_timeout') as idle_in_tx,
+      current_setting('idle_session_timeout') as idle_session,
+      current_setting('tcp_keepalives_idle') as ka_idle,
+      current_setting('tcp_keepalives_interval') as ka_interval,
+      current_setting('tcp_keepalives_count') as ka_count,
+      current_setting('tcp_user_timeout') as user_timeout,
+      current_setting('client_connection_check_interval') as check_interval,
+      current_setting('application_name') as app`;
+  t.match(row, {
+    statement_timeout: '0', lock_timeout: '0', idle_in_tx: '0', idle_session: '0',
+    ka_idle: '2', ka_interval: '2', ka_count: '2', user_timeout: '4000', check_interval: '2s',
+    app: /^pglock:test:settings:[0-9a-f]+@.+:\d+$/,
+  });
+});
+
+t.test('application_name keeps host and pid whole, truncating a long key to 63 bytes', async (t) => {
+  const { defaultApplicationName } = await import('../src/lock.js');
+  const name = defaultApplicationName('k'.repeat(200));
+  t.ok(Buffer.byteLength(name) <= 63, `${Buffer.byteLength(name)} bytes`);
+  t.match(name, new RegExp(`@[^@]+:${process.pid}$`));
+  t.match(defaultApplicationName('ключ'), /^pglock:\?{4}@/, 'non-ASCII becomes ? rather than a server-side escape');
+});
