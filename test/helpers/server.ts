@@ -1,7 +1,7 @@
 // A real PostgreSQL for tests: a throwaway embedded server on a free port, started per test file
 // and stopped after it; or the server named by PGLOCK_TEST_DATABASE_URL when that is set.
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { appendFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,10 @@ export interface ServerOptions {
   /** Always start an embedded server, even when PGLOCK_TEST_DATABASE_URL is set. */
   own?: boolean;
   postgresFlags?: string[];
+  /** Extra pg_hba.conf lines (e.g. for a test host in a network namespace). */
+  hba?: string[];
+  /** listen_addresses (default 127.0.0.1). */
+  listen?: string;
 }
 
 interface Teardown {
@@ -72,13 +76,14 @@ async function startEmbedded(options: ServerOptions): Promise<TestServer> {
     persistent: true,
     createPostgresUser: userInfo().uid === 0,
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off',
+      '-c', `listen_addresses=${options.listen ?? '127.0.0.1'}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off',
       '-c', 'full_page_writes=off', '-c', 'max_connections=200', ...(options.postgresFlags ?? []),
     ],
     onLog: () => {},
     onError: () => {},
   });
   await pg.initialise();
+  if (options.hba?.length) await appendFile(join(dir, 'pg_hba.conf'), `\n${options.hba.join('\n')}\n`);
   await pg.start();
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const admin = adminClient(url);
