@@ -1,13 +1,14 @@
 // The fault-injection suite: real server, real pglock processes, real children that record what
 // happened to them. Each fault must end with the child stopped and pglock saying so (exit 70), or
 // with nothing left behind.
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { lockIdForKey } from '../src/lock-id.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
-import { FIXTURES, eventually, runPglock, startPglock } from './helpers/run-pglock.js';
+import { FIXTURES, PGLOCK_BIN, cleanEnv, eventually, runPglock, startPglock } from './helpers/run-pglock.js';
 import { isGranted, lockRows } from './helpers/locks.js';
 import { startFreezeProxy } from './helpers/freeze-proxy.js';
 
@@ -28,7 +29,6 @@ function alive(pid: number): boolean {
 
 /** pid of the child, read from `ps` by its unique marker argument. */
 async function pidOf(marker: string): Promise<number> {
-  const { execFileSync } = await import('node:child_process');
   const out = execFileSync('ps', ['-eo', 'pid=,args=']).toString();
   const line = out.split('\n').find((l) => l.includes(marker) && !l.includes('pglock.js') && !l.includes('ps -eo') && !l.includes('target='));
   if (!line) throw new Error(`no process with ${marker}`);
@@ -168,22 +168,20 @@ t.test('role-level timeouts of 1s do not kill the lock session or a long wait', 
   t.match(readFileSync(log, 'utf8'), /start holder.*\nend holder.*\nstart waiter.*\nend waiter/);
 });
 
-t.test('as PID 1 (a container entrypoint without an init), SIGTERM is still handled and forwarded', async (t) => {
-  const { spawn, execFileSync } = await import('node:child_process');
-  const canUnshare = process.getuid?.() === 0 && (() => {
-    try {
-      execFileSync('unshare', ['--pid', '--fork', 'true']);
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  if (!canUnshare) {
-    t.skip('needs root and unshare(1) to make a PID namespace');
-    return;
+// Making a PID namespace needs root and unshare(1); CI runs as root, so this normally runs.
+const pid1Skip = process.getuid?.() === 0 && unshareWorks() ? false : 'needs root and unshare(1) to create a PID namespace';
+
+function unshareWorks(): boolean {
+  try {
+    execFileSync('unshare', ['--pid', '--fork', 'true']);
+    return true;
+  } catch {
+    return false;
   }
+}
+
+t.test('as PID 1 (a container entrypoint without an init), SIGTERM is still handled and forwarded', { skip: pid1Skip }, async (t) => {
   const log = join(dir, 'pid1.log');
-  const { PGLOCK_BIN, cleanEnv } = await import('./helpers/run-pglock.js');
   const inner = `echo "pid=$$" >&2; exec ${node} ${PGLOCK_BIN} -d ${url} -k ${uniqueKey('pid1')} -- ${node} ${join(FIXTURES, 'count-signals.mjs')} ${log}`;
   const unshare = spawn('unshare', ['--pid', '--fork', 'sh', '-c', inner], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -9,10 +9,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { freePort } from './server.js';
+import { canConnect, freePort } from './server.js';
 
 export interface Bouncer {
   /** postgres:// URL that goes through PgBouncer to target.database. */
@@ -198,16 +198,3 @@ async function waitUntilListening(port: number, child: ChildProcess, timeoutMs: 
   return { ok: false, reason: `not listening on 127.0.0.1:${port} after ${timeoutMs} ms` };
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
