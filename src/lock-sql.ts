@@ -1,8 +1,9 @@
 import type { ReservedSql } from './connect.js';
 import { lockIdHalves } from './lock-id.js';
 import { LockWaitAbortedError } from './errors.js';
+import { intLiteral } from './sql-int.js';
 
-// The advisory-lock statements pglock sends. The id is always a bind parameter, never SQL text.
+// The advisory-lock statements pglock sends: one round trip each (see sql-int.ts).
 
 export interface LockRequest {
   id: bigint;
@@ -14,45 +15,50 @@ export interface LockRequest {
   signal?: AbortSignal;
 }
 
-/** Try or wait for the lock on this session; true when granted, false when busy or timed out. */
-export async function takeLock(sql: ReservedSql, request: LockRequest): Promise<boolean> {
-  const id = String(request.id);
+/** The outcome of a lock statement, with the pid of the backend that ran it. */
+export interface LockResult {
+  granted: boolean;
+  backendPid: number | undefined;
+}
+
+/** Try or wait for the lock on this session. Not granted: busy, or the wait timed out. */
+export async function takeLock(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
   if (!request.wait || request.timeoutMs === 0) {
-    const [row] = request.shared
-      ? await sql`select pg_try_advisory_lock_shared(${id}::bigint) as locked`
-      : await sql`select pg_try_advisory_lock(${id}::bigint) as locked`;
-    return row?.locked === true;
+    const [row] = await sql.unsafe<{ locked: boolean; pid: number }[]>(`select ${tryLockCall(request.id, request.shared)} as locked, pg_backend_pid() as pid`);
+    return { granted: row?.locked === true, backendPid: row?.pid };
   }
-  return waitForLock(sql, id, request);
+  return waitForLock(sql, request);
+}
+
+/** The SQL call that tries the lock without waiting, for use inside a larger statement. */
+export function tryLockCall(id: bigint, shared: boolean): string {
+  return `pg_try_advisory_lock${shared ? '_shared' : ''}(${intLiteral(id)}::bigint)`;
 }
 
 // A server-side wait: the backend is granted the lock the moment it is released. A time limit
 // is lock_timeout set with is_local, so it lasts for this one statement only.
-async function waitForLock(sql: ReservedSql, id: string, request: LockRequest): Promise<boolean> {
-  const limit = String(request.timeoutMs ?? 0);
-  const query = request.shared
-    ? sql`select pg_advisory_lock_shared(${id}::bigint) from (select set_config('lock_timeout', ${limit}, true)) s`
-    : sql`select pg_advisory_lock(${id}::bigint) from (select set_config('lock_timeout', ${limit}, true)) s`;
+async function waitForLock(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
+  const lock = `pg_advisory_lock${request.shared ? '_shared' : ''}(${intLiteral(request.id)}::bigint)`;
+  const limit = intLiteral(Math.ceil(request.timeoutMs ?? 0));
+  const query = sql.unsafe<{ pid: number }[]>(`select ${lock}, pg_backend_pid() as pid from (select set_config('lock_timeout', '${limit}', true)) s`);
   const cancel = () => void query.cancel();
   request.signal?.addEventListener('abort', cancel, { once: true });
   try {
-    await query;
+    const [row] = await query;
+    return { granted: true, backendPid: row?.pid };
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === '55P03') return false;
+    if (code === '55P03') return { granted: false, backendPid: undefined };
     if (request.signal?.aborted) throw new LockWaitAbortedError('the wait for the lock was cancelled', { cause: error });
     throw error;
   } finally {
     request.signal?.removeEventListener('abort', cancel);
   }
-  return true;
 }
 
 /** Release the lock; false when this session did not hold it. */
 export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean): Promise<boolean> {
-  const [row] = shared
-    ? await sql`select pg_advisory_unlock_shared(${String(id)}::bigint) as released`
-    : await sql`select pg_advisory_unlock(${String(id)}::bigint) as released`;
+  const [row] = await sql.unsafe<{ released: boolean }[]>(`select pg_advisory_unlock${shared ? '_shared' : ''}(${intLiteral(id)}::bigint) as released`);
   return row?.released === true;
 }
 
@@ -64,12 +70,12 @@ export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean)
 export async function isLockHeld(sql: ReservedSql, id: bigint, shared: boolean, backendPid: number): Promise<boolean> {
   const { classid, objid } = lockIdHalves(id);
   const mode = shared ? 'ShareLock' : 'ExclusiveLock';
-  const [row] = await sql`
+  const [row] = await sql.unsafe<{ held: boolean }[]>(`
     select exists (
       select 1 from pg_locks
-      where locktype = 'advisory' and pid = pg_backend_pid() and pid = ${String(backendPid)}::int
-        and classid = ${classid}::oid and objid = ${objid}::oid and objsubid = 1
-        and mode = ${mode} and granted
-    ) as held`;
+      where locktype = 'advisory' and pid = pg_backend_pid() and pid = ${intLiteral(backendPid)}
+        and classid = ${intLiteral(BigInt(classid))} and objid = ${intLiteral(BigInt(objid))} and objsubid = 1
+        and mode = '${mode}' and granted
+    ) as held`);
   return row?.held === true;
 }

@@ -53,6 +53,7 @@ export class Lock implements AsyncDisposable {
   readonly #lostController = new AbortController();
   #state: 'held' | 'lost' | 'released' = 'held';
   #release: Promise<void> | undefined;
+  #unlocked: Promise<void> | undefined;
 
   constructor(session: Session, id: bigint, key: string | undefined, shared: boolean, heartbeatMs: number, onLost?: (error: LockLostError) => void) {
     this.#session = session;
@@ -89,10 +90,15 @@ export class Lock implements AsyncDisposable {
     return this.#state === 'held';
   }
 
-  /** Release the lock and close its connection. Safe to call more than once. */
-  release(): Promise<void> {
+  /**
+   * Release the lock and close its connection. Safe to call more than once. With
+   * `waitForClose: false` it resolves as soon as the server has confirmed the unlock and the
+   * connection's Terminate message is sent, without waiting for the server to close the socket
+   * (for a caller that is about to exit).
+   */
+  release(options: { waitForClose?: boolean } = {}): Promise<void> {
     this.#release ??= this.#doRelease();
-    return this.#release;
+    return options.waitForClose === false ? this.#unlocked! : this.#release;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -103,16 +109,23 @@ export class Lock implements AsyncDisposable {
     return this.key === undefined ? `id ${this.id}` : `'${this.key}' (id ${this.id})`;
   }
 
-  async #doRelease(): Promise<void> {
+  #doRelease(): Promise<void> {
     this.#watch.stop();
     const wasHeld = this.#state === 'held';
     if (wasHeld) this.#state = 'released';
-    try {
-      if (wasHeld && !this.#session.isClosed()) await releaseLock(this.#session.sql, this.id, this.shared);
-    } finally {
-      await this.#session.close();
-    }
+    const unlock = wasHeld && !this.#session.isClosed() ? releaseLock(this.#session.sql, this.id, this.shared) : Promise.resolve(true);
+    // Close whatever the unlock's outcome (closing the session releases the lock too).
+    const closed = unlock.then(() => undefined, () => undefined).then(() => this.#session.close());
+    // postgres.js sends Terminate within a few microtasks of end(); one turn of the event loop later
+    // it is on the wire, so the server logs a clean disconnect even if the caller exits at once.
+    this.#unlocked = unlock.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    const released = Promise.all([unlock, closed]).then(() => undefined);
+    // Callers await one of the two; neither may become an unhandled rejection.
+    this.#unlocked.catch(() => undefined);
+    released.catch(() => undefined);
+    return released;
   }
+
 }
 
 /**
@@ -126,27 +139,34 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
   const heartbeatMs = options.heartbeatMs ?? 5000;
   const shared = options.shared ?? false;
   const applicationName = options.applicationName ?? defaultApplicationName(key ?? String(id));
+  const wait = options.wait === true || (options.timeoutMs !== undefined && options.timeoutMs > 0);
   const session = await openSession(config, {
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     applicationName,
     heartbeatMs,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    // Not waiting: try the lock in the session setup statement itself.
+    ...(wait ? {} : { tryLock: { id, shared } }),
   });
   try {
-    const wait = options.wait === true || options.timeoutMs !== undefined;
-    const granted = await takeLock(session.sql, {
-      id, shared, wait,
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const result = session.tryLockGranted === undefined
+      ? await takeLock(session.sql, {
+        id, shared, wait,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
+      : { granted: session.tryLockGranted, backendPid: session.backendPid };
     const label = key === undefined ? `id ${id}` : `'${key}' (id ${id})`;
-    if (!granted) {
+    if (!result.granted) {
       if (wait && options.timeoutMs) throw new LockTimeoutError(`timed out after ${formatDuration(options.timeoutMs)} waiting for the lock ${label}`);
       throw new LockBusyError(`the lock ${label} is held by another session`);
     }
     if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
-    await verifyOwnership(session, id, shared, config, applicationName);
+    // Connected straight to PostgreSQL (the startup's BackendKeyData names the very backend that
+    // granted the lock), every statement runs on that backend: the grant is the proof. Through
+    // anything else, prove it from a second statement.
+    if (session.proxied || result.backendPid !== session.backendPid) await verifyOwnership(session, id, shared, config, applicationName);
     return new Lock(session, id, key, shared, heartbeatMs, options.onLost);
   } catch (error) {
     await session.close(0);

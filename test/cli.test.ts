@@ -1,4 +1,4 @@
-// End-to-end: the built bin/pglock.js against a real server, with real child processes.
+// End-to-end: the built bin/pglock.cjs against a real server, with real child processes.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

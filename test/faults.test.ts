@@ -30,7 +30,7 @@ function alive(pid: number): boolean {
 /** pid of the child, read from `ps` by its unique marker argument. */
 async function pidOf(marker: string): Promise<number> {
   const out = execFileSync('ps', ['-eo', 'pid=,args=']).toString();
-  const line = out.split('\n').find((l) => l.includes(marker) && !l.includes('pglock.js') && !l.includes('ps -eo') && !l.includes('target='));
+  const line = out.split('\n').find((l) => l.includes(marker) && !l.includes('pglock.cjs') && !l.includes('ps -eo') && !l.includes('target='));
   if (!line) throw new Error(`no process with ${marker}`);
   return Number(line.trim().split(/\s+/)[0]);
 }

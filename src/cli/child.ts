@@ -1,8 +1,8 @@
-import { execa } from 'execa';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
 import type { CommandSpec } from './options.js';
 import { signalNumber } from './signals.js';
-import { WATCHDOG_DONE, withWatchdog } from './watchdog.js';
+import { LAUNCHER_RUN, WATCHDOG_DONE, withWatchdog } from './watchdog.js';
 
 /** How the child ended: an exit code, a signal, or a failure to start it. */
 export type ChildExit =
@@ -19,6 +19,14 @@ export interface RunningChild {
   kill(signal: NodeJS.Signals | string): void;
 }
 
+/** A launcher spawned ahead of the lock, waiting to exec the command. */
+export interface PreparedChild {
+  /** The lock is held: run the command (in a fresh launcher if the prepared one has died). */
+  start(): RunningChild;
+  /** The lock was not taken: the launcher exits and the command never runs. */
+  cancel(): void;
+}
+
 export interface StartChildOptions {
   env: Record<string, string>;
   /** Put the child in its own process group, so group signals reach `sh -c` grandchildren. */
@@ -27,43 +35,70 @@ export interface StartChildOptions {
   killAfterMs: number;
 }
 
-// Spawn the command with stdio inherited (stdin too), no shell unless the spec is a -c line, under
-// the watchdog launcher (fd 3 is its lifeline to pglock). execa's own cleanup and force-kill are
-// off: pglock decides when the child is signalled.
-export function startChild(command: CommandSpec, options: StartChildOptions): RunningChild {
+// The command runs with stdio inherited (stdin too) and no shell unless the spec is a -c line,
+// under the watchdog launcher (fd 3 is its lifeline to pglock). It is spawned with node's
+// child_process rather than execa: pglock needs one spawn with inherited stdio and one pipe, and
+// loading execa cost about 9 ms of every start (see the issue 4 note in CHANGELOG.md).
+export function prepareChild(command: CommandSpec, options: StartChildOptions): PreparedChild {
+  let launcher: Launcher | undefined = spawnLauncher(command, options);
+  return {
+    start() {
+      const ready = launcher && !launcher.gone() ? launcher : spawnLauncher(command, options);
+      launcher = undefined;
+      ready.lifeline?.write(LAUNCHER_RUN);
+      return ready.running;
+    },
+    cancel() {
+      launcher?.lifeline?.end();
+      launcher = undefined;
+    },
+  };
+}
+
+interface Launcher {
+  running: RunningChild;
+  lifeline: NodeJS.WritableStream | null;
+  gone(): boolean;
+}
+
+function spawnLauncher(command: CommandSpec, options: StartChildOptions): Launcher {
   const launched = withWatchdog(command, { groupKill: options.ownGroup, killAfterMs: options.killAfterMs });
-  const subprocess = execa(launched.file, launched.args, {
+  const subprocess: ChildProcess = spawn(launched.file, launched.args, {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-    env: options.env,
-    extendEnv: true,
-    reject: false,
-    cleanup: false,
-    forceKillAfterDelay: false,
+    env: { ...process.env, ...options.env },
     detached: options.ownGroup,
-    stripFinalNewline: false,
   });
+  const lifeline = (subprocess.stdio[3] ?? null) as NodeJS.WritableStream | null;
+  // EPIPE when the launcher is already gone: its exit is reported through 'exit' below.
+  lifeline?.on('error', () => undefined);
   let running = subprocess.pid !== undefined;
-  const lifeline = subprocess.stdio[3] as unknown as NodeJS.WritableStream | undefined;
-  // The watchdog holds the other end of the lifeline, and execa resolves only once every stdio
-  // stream has closed: tell the watchdog on 'exit', or the two would wait for each other.
-  subprocess.once('exit', () => lifeline?.end(WATCHDOG_DONE));
-  const exited = subprocess.then((result): ChildExit => {
-    running = false;
-    if (result.signal) return { kind: 'signaled', signal: result.signal };
-    if (typeof result.exitCode === 'number') return { kind: 'exited', code: result.exitCode };
-    return { kind: 'spawn-failed', errno: result.code ?? 'UNKNOWN', message: (result.shortMessage ?? '').split('\n').pop() ?? '' };
+  const exited = new Promise<ChildExit>((resolve) => {
+    subprocess.once('error', (error: NodeJS.ErrnoException) => {
+      running = false;
+      resolve({ kind: 'spawn-failed', errno: error.code ?? 'UNKNOWN', message: error.message });
+    });
+    subprocess.once('exit', (code, signal) => {
+      running = false;
+      // Tell the watchdog all is well, so it exits without touching the finished command's group.
+      lifeline?.end(WATCHDOG_DONE);
+      resolve(signal ? { kind: 'signaled', signal } : { kind: 'exited', code: code ?? 0 });
+    });
   });
   return {
-    pid: subprocess.pid,
-    ownGroup: options.ownGroup,
-    exited,
-    kill(signal) {
-      if (!running || subprocess.pid === undefined) return;
-      try {
-        process.kill(options.ownGroup ? -subprocess.pid : subprocess.pid, signal);
-      } catch {
-        // ESRCH: already gone between the exit and our bookkeeping.
-      }
+    lifeline,
+    gone: () => !running,
+    running: {
+      pid: subprocess.pid,
+      ownGroup: options.ownGroup,
+      exited,
+      kill(signal) {
+        if (!running || subprocess.pid === undefined) return;
+        try {
+          process.kill(options.ownGroup ? -subprocess.pid : subprocess.pid, signal);
+        } catch {
+          // ESRCH: already gone between the exit and our bookkeeping.
+        }
+      },
     },
   };
 }

@@ -1,9 +1,10 @@
+import { isatty } from 'node:tty';
 import { type Lock, acquireLock } from '../lock.js';
 import { describeTarget } from '../connection-config.js';
 import { formatDuration } from '../duration.js';
 import { LockBusyError, LockWaitAbortedError } from '../errors.js';
 import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
-import { type ChildExit, type RunningChild, exitCodeForChild, startChild } from './child.js';
+import { type ChildExit, type RunningChild, exitCodeForChild, prepareChild } from './child.js';
 import { findExecutable } from './find-executable.js';
 import type { Logger } from './logger.js';
 import type { RunOptions } from './options.js';
@@ -29,14 +30,22 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       log.error(`cannot run '${options.command.file}': ${lookup.errno === 'ENOENT' ? 'command not found' : 'permission denied (not an executable file)'}`);
       return lookup.errno === 'ENOENT' ? ExitCode.NotFound : ExitCode.CannotExecute;
     }
-    const lock = await takeLock(options, log, abortWait.signal);
+    // The launcher is spawned now and told to exec the command once the lock is granted: spawning
+    // overlaps with connecting, and the handoff to a waiter costs a pipe write, not a fork.
+    const prepared = prepareChild(options.command, { env: childEnv(options), ownGroup: !isatty(0), killAfterMs: options.killAfterMs });
+    let lock: Lock | undefined;
+    try {
+      lock = await takeLock(options, log, abortWait.signal);
+    } finally {
+      if (lock === undefined || waitSignal) prepared.cancel();
+    }
     if (lock === undefined) return waitSignal ? signalExit(waitSignal, log) : options.conflictExitCode;
     if (waitSignal) {
       await lock.release();
       return signalExit(waitSignal, log);
     }
     let lostReason: string | undefined;
-    child = startChild(options.command, { env: childEnv(options), ownGroup: !process.stdin.isTTY, killAfterMs: options.killAfterMs });
+    child = prepared.start();
     log.info(`running ${options.command.shell ? 'sh -c' : options.command.file} (pid ${child.pid ?? '-'})`);
     const running = child;
     void lock.lost.then((error) => {
@@ -95,7 +104,8 @@ function stopChild(child: RunningChild, killAfterMs: number): void {
 
 async function releaseQuietly(lock: Lock, log: Logger): Promise<void> {
   try {
-    await lock.release();
+    // pglock exits right after: once the unlock is confirmed, it need not wait for the socket.
+    await lock.release({ waitForClose: false });
   } catch (error) {
     log.warn(`could not release the lock cleanly (${(error as Error).message}); closing the session releases it`);
   }

@@ -1,16 +1,23 @@
 import type { CommandSpec } from './options.js';
 
-// The child never outlives pglock. The command is started through this /bin/sh launcher: it forks
-// a watchdog subshell that holds the read end of a pipe from pglock (fd 3), closes fd 3 for
-// itself and execs the real command (same pid, so signals and the exit status are the command's).
-// When the command has finished, pglock writes a line and the watchdog exits quietly. If pglock
-// dies without writing it (SIGKILL, crash), the pipe hits EOF: the watchdog sends SIGTERM to the
-// command's process group (or to the command alone in a terminal), then SIGKILL once the command
-// is gone or --kill-after has passed. While the watchdog lives it is a member of that group, so the
-// group id cannot be reused by the time it sends SIGKILL. The watchdog ignores the signals pglock forwards, since it shares the command's group.
+// The child never outlives pglock, and it is spawned before the lock is granted, so that the
+// handoff costs a pipe write instead of a fork of Node. The command is started through this
+// /bin/sh launcher, which holds the read end of a pipe from pglock (fd 3):
+//  1. It waits for a line on fd 3: "run" (the lock is held) or EOF (pglock gave up, was refused
+//     the lock or died): then it exits without running anything.
+//  2. It forks a watchdog subshell that keeps fd 3, closes fd 3 for itself and execs the real
+//     command (same pid, so signals and the exit status are the command's).
+//  3. When the command has finished, pglock writes a line and the watchdog exits quietly. If
+//     pglock dies without writing it (SIGKILL, crash), the pipe hits EOF: the watchdog sends
+//     SIGTERM to the command's process group (or to the command alone in a terminal), then SIGKILL
+//     once the command is gone or --kill-after has passed. While the watchdog lives it is a member
+//     of that group, so the group id cannot be reused by the time it sends SIGKILL. The watchdog
+//     ignores the signals pglock forwards, since it shares the command's group.
 // The server releases the lock when pglock's socket closes, so the command must stop too.
 const LAUNCHER = [
   'target=$1; ticks=$2; shift 2',
+  'read -r go <&3 || exit 0',
+  '[ "$go" = run ] || exit 0',
   '(',
   '  trap "" INT TERM HUP QUIT USR1 USR2',
   '  exec </dev/null >/dev/null 2>&1',
@@ -23,7 +30,7 @@ const LAUNCHER = [
   'exec "$@"',
 ].join('\n');
 
-/** The /bin/sh argv that runs `command` under the watchdog. */
+/** The /bin/sh argv that runs `command` under the watchdog once it is told to. */
 export function withWatchdog(command: CommandSpec, options: { groupKill: boolean; killAfterMs: number }): CommandSpec {
   const target = options.groupKill ? '-$$' : '$$';
   const ticks = String(Math.max(1, Math.ceil(options.killAfterMs / 100)));
@@ -34,5 +41,7 @@ export function withWatchdog(command: CommandSpec, options: { groupKill: boolean
   };
 }
 
+/** The line that tells the launcher the lock is held: exec the command. */
+export const LAUNCHER_RUN = 'run\n';
 /** The line that tells the watchdog pglock is alive and the command finished normally. */
 export const WATCHDOG_DONE = 'done\n';

@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const PGLOCK_BIN = fileURLToPath(new URL('../../bin/pglock.js', import.meta.url));
+export const PGLOCK_BIN = fileURLToPath(new URL('../../bin/pglock.cjs', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 export interface RunResult {

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+'use strict';
+// Runs the bundled CLI, dist/pglock.cjs, with the V8 code cache made at build time (see
+// scripts/bundle.js). CommonJS, because Node 20 can only use a code cache through vm.Script, and a
+// CommonJS entry also starts faster than an ES module one.
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { Script } = require('node:vm');
+
+const filename = join(__dirname, '..', 'dist', 'pglock.cjs');
+let cachedData;
+try {
+  cachedData = readFileSync(join(__dirname, '..', 'dist', 'pglock.cache'));
+} catch {
+  // No cache: V8 compiles the source as usual.
+}
+// Must match the wrapper in scripts/bundle.js byte for byte, or V8 rejects the cache.
+const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(filename, 'utf8')}\n})`;
+const bundle = { exports: {} };
+new Script(source, { filename, cachedData }).runInThisContext()(bundle.exports, require, bundle, filename, __dirname);

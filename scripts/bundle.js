@@ -1,0 +1,81 @@
+// Bundle the CLI into one minified file and a V8 code cache for it, so that starting pglock costs
+// about what starting Node costs. Node reads and compiles one file instead of the module graphs of
+// commander, execa and postgres.js; the cache spares it most of the compiling. The library export
+// stays the unbundled tsc output in dist/.
+//
+//   dist/pglock.cjs    the CLI, bundled (CommonJS, so that vm.Script can run it with a cache)
+//   dist/pglock.cache  V8 code cache of every function in it (bin/pglock.cjs falls back to a plain
+//                      compile when the running Node's V8 rejects it)
+import { build } from 'esbuild';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { Script } from 'node:vm';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const outfile = new URL('../dist/pglock.cjs', import.meta.url);
+
+// Built-ins that dependencies import at the top but pglock rarely calls: tls only for sslmode
+// other than disable against a server that accepts TLS, v8 only for execa's IPC, fs/promises only
+// for execa features pglock does not use. Loading them costs several milliseconds at every start;
+// these stand-ins load the real module on first use.
+const LAZY_BUILTINS = {
+  tls: { default: true },
+  tty: { default: true },
+  v8: { functions: ['serialize'] },
+  'fs/promises': { functions: ['opendir'] },
+  // postgres.js reads performance.now() only when reconnecting; touching Node's global
+  // performance object at load time would load perf_hooks.
+  perf_hooks: { source: 'export const performance = { now: () => globalThis.performance.now() };' },
+};
+
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      if (!(name in LAZY_BUILTINS) || !args.importer.includes('node_modules')) return undefined;
+      return { path: name, namespace: 'lazy-builtin' };
+    });
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyModule(args.path), loader: 'js' }));
+  },
+};
+
+function lazyModule(name) {
+  const spec = LAZY_BUILTINS[name];
+  if (spec.source) return spec.source;
+  const lines = [`let loaded; const load = () => (loaded ??= require('node:${name}'));`];
+  if (spec.default) lines.push('export default new Proxy({}, { get: (_, key) => load()[key] });');
+  for (const fn of spec.functions ?? []) lines.push(`export function ${fn}(...args) { return load().${fn}(...args); }`);
+  return lines.join('\n');
+}
+
+await build({
+  entryPoints: ['src/cli/bin.ts'],
+  outfile: outfile.pathname,
+  bundle: true,
+  minify: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  legalComments: 'none',
+  external: builtinModules.flatMap((name) => [name, `node:${name}`]),
+  define: { PGLOCK_VERSION: JSON.stringify(version), 'import.meta.url': '__pglockUrl' },
+  banner: { js: "const __pglockUrl=require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [lazyBuiltins],
+  logLevel: 'warning',
+});
+
+// Compile every function now (V8 compiles lazily by default, and a cache made right after the
+// compile would only hold the top level), then restore the default so the cache's flag hash
+// matches a normal Node process.
+const source = readFileSync(outfile, 'utf8');
+setFlagsFromString('--no-lazy');
+const script = new Script(wrap(source), { filename: outfile.pathname });
+setFlagsFromString('--lazy');
+writeFileSync(new URL('../dist/pglock.cache', import.meta.url), script.createCachedData());
+
+// The same wrapper bin/pglock.cjs uses: the cache is only valid for identical source text.
+function wrap(code) {
+  return `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+}
