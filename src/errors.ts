@@ -28,14 +28,18 @@ export class UsageError extends PglockError {
 
 /** The lock is held by another session (fail fast), or the wait timed out. */
 export class LockBusyError extends PglockError {
-  constructor(message: string, options?: PglockErrorOptions & { code?: string }) {
+  /** Who holds it, one phrase each, as far as the role may see (may be empty). */
+  readonly holders: string[];
+
+  constructor(message: string, options?: PglockErrorOptions & { code?: string; holders?: string[] }) {
     super(options?.code ?? 'ELOCKED', message, ExitCode.Conflict, options);
+    this.holders = options?.holders ?? [];
   }
 }
 
 /** The wait for the lock ran out of time (a LockBusyError, so one catch covers both). */
 export class LockTimeoutError extends LockBusyError {
-  constructor(message: string, options?: PglockErrorOptions) {
+  constructor(message: string, options?: PglockErrorOptions & { holders?: string[] }) {
     super(message, { ...options, code: 'ELOCKTIMEOUT' });
   }
 }

@@ -36,3 +36,12 @@ export function lockIdSql(key: string): string {
   const literal = `'${key.replaceAll("'", "''")}'`;
   return `('x' || left(encode(sha256(convert_to(${literal}, 'UTF8')), 'hex'), 16))::bit(64)::bigint`;
 }
+
+/**
+ * The lock ids of the n slots of a counting semaphore (--limit n): slot i is the key's id plus i,
+ * wrapping around the signed 64-bit range. Slot 0 is the key's own id, so --limit 1 is the plain
+ * exclusive lock.
+ */
+export function slotIds(id: bigint, count: number): bigint[] {
+  return Array.from({ length: count }, (_, i) => BigInt.asIntN(64, id + BigInt(i)));
+}

@@ -56,6 +56,9 @@ async function waitForLock(sql: ReservedSql, request: LockRequest): Promise<Lock
   }
 }
 
+/** How a pglock heartbeat statement starts, followed by an ISO time and ` *\/`. */
+export const HELD_SINCE_COMMENT = '/* pglock held-since ';
+
 /** Release the lock; false when this session did not hold it. */
 export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean): Promise<boolean> {
   const [row] = await sql.unsafe<{ released: boolean }[]>(`select pg_advisory_unlock${shared ? '_shared' : ''}(${intLiteral(id)}::bigint) as released`);
@@ -67,10 +70,13 @@ export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean)
  * Through a transaction-pooling proxy a later statement may run on another backend: then the
  * backend pid differs and the check fails, which is the point.
  */
-export async function isLockHeld(sql: ReservedSql, id: bigint, shared: boolean, backendPid: number): Promise<boolean> {
+export async function isLockHeld(sql: ReservedSql, id: bigint, shared: boolean, backendPid: number, heldSince?: Date): Promise<boolean> {
   const { classid, objid } = lockIdHalves(id);
   const mode = shared ? 'ShareLock' : 'ExclusiveLock';
-  const [row] = await sql.unsafe<{ held: boolean }[]>(`
+  // pg_stat_activity shows an idle session's last statement: the comment tells `pglock status`
+  // since when this session has held the lock (PostgreSQL itself does not record it).
+  const since = heldSince === undefined ? '' : `${HELD_SINCE_COMMENT}${heldSince.toISOString()} */`;
+  const [row] = await sql.unsafe<{ held: boolean }[]>(`${since}
     select exists (
       select 1 from pg_locks
       where locktype = 'advisory' and pid = pg_backend_pid() and pid = ${intLiteral(backendPid)}

@@ -7,6 +7,8 @@ export interface WatchOptions {
   shared: boolean;
   /** How often to prove the lock is still held; 0 turns the periodic check off. */
   heartbeatMs: number;
+  /** When the lock was granted; each check carries it for `pglock status`. */
+  heldSince: Date;
   onLost: (reason: string) => void;
 }
 
@@ -32,7 +34,7 @@ export function watchLock(session: Session, options: WatchOptions): { stop(): vo
       () => lose(`the database did not answer a lock check within ${formatDuration(options.heartbeatMs)}`),
       options.heartbeatMs,
     );
-    isLockHeld(session.sql, options.id, options.shared, session.backendPid).then(
+    isLockHeld(session.sql, options.id, options.shared, session.backendPid, options.heldSince).then(
       (held) => {
         if (!held) lose(`the lock is no longer held by this session (backend ${session.backendPid})`);
       },

@@ -3,8 +3,11 @@ import { type Session, type ReservedSql, describeConnectError, openSession, prob
 import { type ConnectionConfig, type Env, pickDatabaseUrl, resolveConnectionConfig, describeTarget } from './connection-config.js';
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
-import { lockIdForKey } from './lock-id.js';
+import { lockIdForKey, slotIds } from './lock-id.js';
+import { nextFencingToken } from './fencing.js';
+import { describeHolder, listAdvisoryLocks } from './holders.js';
 import { isLockHeld, releaseLock, takeLock } from './lock-sql.js';
+import { takeSlot } from './semaphore.js';
 import { watchLock } from './lock-watch.js';
 
 export interface AcquireOptions {
@@ -24,6 +27,10 @@ export interface AcquireOptions {
   timeoutMs?: number;
   /** Take the shared form of the lock. */
   shared?: boolean;
+  /** Counting semaphore: let up to this many holders in at once (slots; see lock-id.ts slotIds). */
+  limit?: number;
+  /** After acquiring, take the next fencing token for the key (see fencing.ts). */
+  fencingToken?: boolean;
   /** Keep retrying the connection for this long (default 10 000 ms). */
   connectTimeoutMs?: number;
   /** How often to check that the lock is still held (default 5 000 ms; 0 = only on disconnect). */
@@ -40,9 +47,14 @@ export interface AcquireOptions {
 
 /** A held advisory lock on its own dedicated connection. Release it, or `await using` it. */
 export class Lock implements AsyncDisposable {
+  /** The lock id held: the key's id, or with a limit the id of the slot held. */
   readonly id: bigint;
   readonly key: string | undefined;
   readonly shared: boolean;
+  /** With a limit: the slot held (0 to limit − 1). */
+  readonly slot: number | undefined;
+  /** With fencingToken: a number larger than every earlier holder's for this key. */
+  readonly fencingToken: bigint | undefined;
   readonly backendPid: number;
   /** Aborted when the lock is lost: pass it to work that must stop without the lock. */
   readonly signal: AbortSignal;
@@ -55,11 +67,14 @@ export class Lock implements AsyncDisposable {
   #release: Promise<void> | undefined;
   #unlocked: Promise<void> | undefined;
 
-  constructor(session: Session, id: bigint, key: string | undefined, shared: boolean, heartbeatMs: number, onLost?: (error: LockLostError) => void) {
+  constructor(session: Session, held: HeldLock, heartbeatMs: number, onLost?: (error: LockLostError) => void) {
+    const { id, shared } = held;
     this.#session = session;
     this.id = id;
-    this.key = key;
+    this.key = held.key;
     this.shared = shared;
+    this.slot = held.slot;
+    this.fencingToken = held.fencingToken;
     this.backendPid = session.backendPid;
     this.signal = this.#lostController.signal;
     let resolveLost!: (error: LockLostError) => void;
@@ -68,6 +83,7 @@ export class Lock implements AsyncDisposable {
       id,
       shared,
       heartbeatMs,
+      heldSince: new Date(),
       onLost: (reason) => {
         if (this.#state !== 'held') return;
         this.#state = 'lost';
@@ -106,7 +122,8 @@ export class Lock implements AsyncDisposable {
   }
 
   describe(): string {
-    return this.key === undefined ? `id ${this.id}` : `'${this.key}' (id ${this.id})`;
+    const slot = this.slot === undefined ? '' : `, slot ${this.slot}`;
+    return this.key === undefined ? `id ${this.id}${slot}` : `'${this.key}' (id ${this.id}${slot})`;
   }
 
   #doRelease(): Promise<void> {
@@ -128,6 +145,14 @@ export class Lock implements AsyncDisposable {
 
 }
 
+interface HeldLock {
+  id: bigint;
+  key: string | undefined;
+  shared: boolean;
+  slot: number | undefined;
+  fencingToken: bigint | undefined;
+}
+
 /**
  * Open a dedicated connection and take the advisory lock on it.
  * Rejects with LockBusyError when the lock is held elsewhere (fail fast, the default),
@@ -138,40 +163,77 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
   const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, options.env ?? process.env), options.env ?? process.env);
   const heartbeatMs = options.heartbeatMs ?? 5000;
   const shared = options.shared ?? false;
+  const limit = options.limit ?? 1;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError(`limit must be a whole number of at least 1, got ${limit}`);
+  if (limit > 1 && shared) throw new UsageError('a limit and a shared lock cannot be combined');
   const applicationName = options.applicationName ?? defaultApplicationName(key ?? String(id));
   const wait = options.wait === true || (options.timeoutMs !== undefined && options.timeoutMs > 0);
-  const session = await openSession(config, {
+  const label = key === undefined ? `id ${id}` : `'${key}' (id ${id})`;
+  const open = (tryLock?: { id: bigint; shared: boolean }) => openSession(config, {
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     applicationName,
     heartbeatMs,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
-    // Not waiting: try the lock in the session setup statement itself.
-    ...(wait ? {} : { tryLock: { id, shared } }),
+    ...(tryLock ? { tryLock } : {}),
   });
+  // Not waiting for a plain lock: try it in the session setup statement itself.
+  const first = await open(wait || limit > 1 ? undefined : { id, shared });
+  let session = first;
   try {
-    const result = session.tryLockGranted === undefined
-      ? await takeLock(session.sql, {
+    let grant: { granted: boolean; backendPid: number | undefined; slot?: number; session?: Session };
+    if (limit > 1) {
+      const slot = await takeSlot(first, {
+        ids: slotIds(id, limit), gateId: BigInt.asIntN(64, id - 1n), wait, openSession: () => open(),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      grant = slot ? { granted: true, ...slot } : { granted: false, backendPid: undefined };
+      if (slot && slot.session !== first) {
+        session = slot.session;
+        await first.close(0);
+      }
+    } else if (first.tryLockGranted !== undefined) {
+      grant = { granted: first.tryLockGranted, backendPid: first.backendPid };
+    } else {
+      grant = await takeLock(first.sql, {
         id, shared, wait,
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
         ...(options.signal ? { signal: options.signal } : {}),
-      })
-      : { granted: session.tryLockGranted, backendPid: session.backendPid };
-    const label = key === undefined ? `id ${id}` : `'${key}' (id ${id})`;
-    if (!result.granted) {
-      if (wait && options.timeoutMs) throw new LockTimeoutError(`timed out after ${formatDuration(options.timeoutMs)} waiting for the lock ${label}`);
-      throw new LockBusyError(`the lock ${label} is held by another session`);
+      });
+    }
+    if (!grant.granted) {
+      const holders = await findHolders(session, limit > 1 ? slotIds(id, limit) : [id]);
+      const heldBy = holders.length > 0 ? `: held by ${holders.join('; ')}` : '';
+      const what = limit > 1 ? `all ${limit} slots of the lock ${label} are taken` : `the lock ${label} is held by another session`;
+      if (wait && options.timeoutMs) throw new LockTimeoutError(`timed out after ${formatDuration(options.timeoutMs)} waiting for the lock ${label}${heldBy}`, { holders });
+      throw new LockBusyError(`${what}${heldBy}`, { holders });
     }
     if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
+    const heldId = grant.slot === undefined ? id : slotIds(id, limit)[grant.slot]!;
     // Connected straight to PostgreSQL (the startup's BackendKeyData names the very backend that
     // granted the lock), every statement runs on that backend: the grant is the proof. Through
     // anything else, prove it from a second statement.
-    if (session.proxied || result.backendPid !== session.backendPid) await verifyOwnership(session, id, shared, config, applicationName);
-    return new Lock(session, id, key, shared, heartbeatMs, options.onLost);
+    if (session.proxied || grant.backendPid !== session.backendPid) await verifyOwnership(session, heldId, shared, config, applicationName);
+    const fencingToken = options.fencingToken ? await nextFencingToken(session.sql, id) : undefined;
+    return new Lock(session, { id: heldId, key, shared, slot: grant.slot, fencingToken }, heartbeatMs, options.onLost);
   } catch (error) {
     await session.close(0);
+    if (session !== first) await first.close(0);
     if (error instanceof PglockError) throw error;
     throw new DatabaseUnavailableError(`lost the connection to ${describeTarget(config)} while taking the lock: ${describeConnectError(error)}`, { cause: error });
+  }
+}
+
+// Who holds the lock, for the "busy" message: best effort, since the session may be gone.
+async function findHolders(session: Session, ids: bigint[]): Promise<string[]> {
+  if (session.isClosed()) return [];
+  try {
+    const rows = await listAdvisoryLocks(session.sql, { ids });
+    const now = new Date();
+    return rows.filter((row) => row.granted && row.pid !== session.backendPid).map((row) => describeHolder(row, now));
+  } catch {
+    return [];
   }
 }
 

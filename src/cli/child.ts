@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
 import type { CommandSpec } from './options.js';
 import { signalNumber } from './signals.js';
-import { LAUNCHER_RUN, WATCHDOG_DONE, withWatchdog } from './watchdog.js';
+import { WATCHDOG_DONE, launcherRunLine, withWatchdog } from './watchdog.js';
 
 /** How the child ended: an exit code, a signal, or a failure to start it. */
 export type ChildExit =
@@ -22,7 +22,7 @@ export interface RunningChild {
 /** A launcher spawned ahead of the lock, waiting to exec the command. */
 export interface PreparedChild {
   /** The lock is held: run the command (in a fresh launcher if the prepared one has died). */
-  start(): RunningChild;
+  start(fencingToken?: bigint): RunningChild;
   /** The lock was not taken: the launcher exits and the command never runs. */
   cancel(): void;
 }
@@ -42,10 +42,10 @@ export interface StartChildOptions {
 export function prepareChild(command: CommandSpec, options: StartChildOptions): PreparedChild {
   let launcher: Launcher | undefined = spawnLauncher(command, options);
   return {
-    start() {
+    start(fencingToken) {
       const ready = launcher && !launcher.gone() ? launcher : spawnLauncher(command, options);
       launcher = undefined;
-      ready.lifeline?.write(LAUNCHER_RUN);
+      ready.lifeline?.write(launcherRunLine(fencingToken));
       return ready.running;
     },
     cancel() {

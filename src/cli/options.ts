@@ -1,6 +1,7 @@
 import type { ConnectionConfig } from '../connection-config.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
+export type LogFormat = 'text' | 'json';
 
 /** The command to run while holding the lock: an argv, or a shell line for `-c`. */
 export interface CommandSpec {
@@ -24,4 +25,27 @@ export interface RunOptions {
   killAfterMs: number;
   command: CommandSpec;
   verbosity: Verbosity;
+  logFormat: LogFormat;
+  /** Take the shared form of the lock: shared holders run together, an exclusive one excludes all. */
+  shared: boolean;
+  /** Counting semaphore: at most this many holders at once (slot ids derived from the lock id). */
+  limit: number | undefined;
+  /** Give the child PGLOCK_FENCING_TOKEN, a number that grows every time the lock changes hands. */
+  fencingToken: boolean;
+}
+
+/** `pglock status [--key <name>] [--json]`: the advisory locks in the database, holders and waiters. */
+export interface StatusOptions {
+  connection: ConnectionConfig;
+  key: string | undefined;
+  json: boolean;
+  connectTimeoutMs: number;
+  logFormat: LogFormat;
+}
+
+/** `pglock key <name>`: the lock id of a key, and the SQL that takes the same lock. */
+export interface KeyOptions {
+  key: string;
+  limit: number | undefined;
+  json: boolean;
 }

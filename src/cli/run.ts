@@ -45,24 +45,25 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       return signalExit(waitSignal, log);
     }
     let lostReason: string | undefined;
-    child = prepared.start();
-    log.info(`running ${options.command.shell ? 'sh -c' : options.command.file} (pid ${child.pid ?? '-'})`);
+    child = prepared.start(lock.fencingToken);
+    log.info(`running ${options.command.shell ? 'sh -c' : options.command.file} (pid ${child.pid ?? '-'})`, { childPid: child.pid });
     const running = child;
     void lock.lost.then((error) => {
       lostReason = error.message;
-      log.error(`${error.message}; stopping the command (SIGTERM, SIGKILL after ${formatDuration(options.killAfterMs)})`);
+      log.error(`${error.message}; stopping the command (SIGTERM, SIGKILL after ${formatDuration(options.killAfterMs)})`, { code: error.code });
       stopChild(running, options.killAfterMs);
     });
     const exit = await child.exited;
     if (lostReason !== undefined) {
-      log.error(`the command was stopped because the lock was lost (${describeExit(exit)}); exiting ${ExitCode.LockLost}`);
+      log.error(`the command was stopped because the lock was lost (${describeExit(exit)}); exiting ${ExitCode.LockLost}`, { exitCode: ExitCode.LockLost });
       await lock.release().catch(() => undefined);
       return ExitCode.LockLost;
     }
     await releaseQuietly(lock, log);
-    if (exit.kind === 'spawn-failed') log.error(`cannot run '${options.command.file}': ${exit.message}`);
-    else log.info(`command ${describeExit(exit)}; lock released`);
-    return exitCodeForChild(exit);
+    const code = exitCodeForChild(exit);
+    if (exit.kind === 'spawn-failed') log.error(`cannot run '${options.command.file}': ${exit.message}`, { exitCode: code });
+    else log.info(`command ${describeExit(exit)}; lock released`, { exitCode: code });
+    return code;
   } finally {
     untrap();
   }
@@ -77,18 +78,31 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): 
       ...(options.key === undefined ? { lockId: options.lockId } : { key: options.key }),
       connection: options.connection,
       wait: options.wait,
+      shared: options.shared,
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      fencingToken: options.fencingToken,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       connectTimeoutMs: options.connectTimeoutMs,
       heartbeatMs: options.heartbeatMs,
       signal,
       onRetry: (reason, delayMs) => log.info(`cannot connect yet (${reason}); retrying in ${formatDuration(delayMs)}`),
     });
-    log.info(`acquired lock ${label} (id ${lock.id}, backend ${lock.backendPid}) after ${formatDuration(Date.now() - started)}`);
+    const details = [
+      `id ${lock.id}`,
+      ...(lock.shared ? ['shared'] : []),
+      ...(lock.slot === undefined ? [] : [`slot ${lock.slot} of ${options.limit}`]),
+      ...(lock.fencingToken === undefined ? [] : [`fencing token ${lock.fencingToken}`]),
+      `backend ${lock.backendPid}`,
+    ];
+    log.info(`acquired lock ${label} (${details.join(', ')}) after ${formatDuration(Date.now() - started)}`, {
+      heldId: String(lock.id), slot: lock.slot, shared: lock.shared || undefined,
+      fencingToken: lock.fencingToken === undefined ? undefined : String(lock.fencingToken), backendPid: lock.backendPid,
+    });
     return lock;
   } catch (error) {
     if (error instanceof LockWaitAbortedError && signal.aborted) return undefined;
     if (error instanceof LockBusyError) {
-      log.notice(`${error.message}; not running the command`);
+      log.notice(`${error.message}; not running the command`, { code: error.code, holders: error.holders.join('; ') || undefined, exitCode: options.conflictExitCode });
       return undefined;
     }
     throw error;
@@ -112,8 +126,9 @@ async function releaseQuietly(lock: Lock, log: Logger): Promise<void> {
 }
 
 function signalExit(signal: ForwardedSignal, log: Logger): number {
-  log.notice(`received ${signal} before the lock was acquired; the command did not run`);
-  return SIGNAL_EXIT_BASE + signalNumber(signal);
+  const code = SIGNAL_EXIT_BASE + signalNumber(signal);
+  log.notice(`received ${signal} before the lock was acquired; the command did not run`, { signal, exitCode: code });
+  return code;
 }
 
 function childEnv(options: RunOptions): Record<string, string> {

@@ -3,8 +3,9 @@ import type { CommandSpec } from './options.js';
 // The child never outlives pglock, and it is spawned before the lock is granted, so that the
 // handoff costs a pipe write instead of a fork of Node. The command is started through this
 // /bin/sh launcher, which holds the read end of a pipe from pglock (fd 3):
-//  1. It waits for a line on fd 3: "run" (the lock is held) or EOF (pglock gave up, was refused
-//     the lock or died): then it exits without running anything.
+//  1. It waits for a line on fd 3: "run [fencing token]" (the lock is held; the token, digits only,
+//     becomes PGLOCK_FENCING_TOKEN) or EOF (pglock gave up, was refused the lock or died): then it
+//     exits without running anything.
 //  2. It forks a watchdog subshell that keeps fd 3, closes fd 3 for itself and execs the real
 //     command (same pid, so signals and the exit status are the command's).
 //  3. When the command has finished, pglock writes a line and the watchdog exits quietly. If
@@ -16,8 +17,9 @@ import type { CommandSpec } from './options.js';
 // The server releases the lock when pglock's socket closes, so the command must stop too.
 const LAUNCHER = [
   'target=$1; ticks=$2; shift 2',
-  'read -r go <&3 || exit 0',
+  'read -r go token <&3 || exit 0',
   '[ "$go" = run ] || exit 0',
+  '[ -z "$token" ] || export PGLOCK_FENCING_TOKEN="$token"',
   '(',
   '  trap "" INT TERM HUP QUIT USR1 USR2',
   '  exec </dev/null >/dev/null 2>&1',
@@ -41,7 +43,9 @@ export function withWatchdog(command: CommandSpec, options: { groupKill: boolean
   };
 }
 
-/** The line that tells the launcher the lock is held: exec the command. */
-export const LAUNCHER_RUN = 'run\n';
+/** The line that tells the launcher the lock is held: exec the command (with this fencing token). */
+export function launcherRunLine(fencingToken?: bigint): string {
+  return fencingToken === undefined ? 'run\n' : `run ${fencingToken}\n`;
+}
 /** The line that tells the watchdog pglock is alive and the command finished normally. */
 export const WATCHDOG_DONE = 'done\n';

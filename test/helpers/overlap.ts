@@ -33,3 +33,17 @@ export function maxOverlapMs(sections: Section[]): number {
   }
   return worst;
 }
+
+/** The most sections that ran at the same moment. */
+export function maxConcurrency(sections: Section[]): number {
+  const events = sections.flatMap((s) => [{ at: s.start, delta: 1 }, { at: s.end, delta: -1 }]);
+  // At equal times an end counts before a start: touching sections did not run together.
+  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let running = 0;
+  let most = 0;
+  for (const event of events) {
+    running += event.delta;
+    most = Math.max(most, running);
+  }
+  return most;
+}

@@ -1,0 +1,160 @@
+// Shapes of lock and what operators see: --shared, --limit, --fencing-token, the holder named on
+// conflict, and JSON logs. End to end: the built binary against a real server.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { startTestServer, uniqueKey } from './helpers/server.js';
+import { FIXTURES, runPglock, startPglock } from './helpers/run-pglock.js';
+import { maxConcurrency, maxOverlapMs, readSections } from './helpers/overlap.js';
+import { lockRows } from './helpers/locks.js';
+import { lockIdForKey } from '../src/lock-id.js';
+
+const server = await startTestServer(t);
+const url = server.url;
+const node = process.execPath;
+const record = join(FIXTURES, 'record.mjs');
+const tempLog = (name: string) => join(mkdtempSync(join(tmpdir(), 'pglock-operator-')), name);
+
+t.test('--shared: shared holders run together; an exclusive one is refused, and refuses them', async (t) => {
+  const key = uniqueKey('shared');
+  const log = tempLog('sections.log');
+  const a = startPglock(['-d', url, '-k', key, '--shared', '--', node, record, log, 'a', '1500']);
+  const b = startPglock(['-d', url, '-k', key, '-s', '--', node, record, log, 'b', '1500']);
+  const [ra, rb] = await Promise.all([a.result, b.result]);
+  t.equal(ra.code, 0, 'first shared holder ran');
+  t.equal(rb.code, 0, 'second shared holder ran');
+  t.ok(maxOverlapMs(readSections(log)) > 500, 'the two shared holders ran at the same time');
+
+  const holder = startPglock(['-d', url, '-k', key, '--shared', '-v', '--', 'sleep', '30']);
+  await holder.waitForStderr(/running sleep/);
+  const exclusive = await runPglock(['-d', url, '-k', key, '--', 'echo', 'must not run']);
+  t.equal(exclusive.code, 75, 'an exclusive request is refused while a shared holder runs');
+  t.equal(exclusive.stdout.toString(), '', 'its command did not run');
+  t.match(exclusive.stderr, `pid ${holder.child.pid}`, 'the message names the shared holder');
+  holder.child.kill('SIGTERM');
+  await holder.result;
+
+  const writer = startPglock(['-d', url, '-k', key, '-v', '--', 'sleep', '30']);
+  await writer.waitForStderr(/running sleep/);
+  const reader = await runPglock(['-d', url, '-k', key, '--shared', '--', 'echo', 'must not run']);
+  t.equal(reader.code, 75, 'a shared request is refused while an exclusive holder runs');
+  writer.child.kill('SIGTERM');
+  await writer.result;
+});
+
+t.test('--limit 3 with 6 contenders: exactly 3 at once, never 4, and all run', async (t) => {
+  const key = uniqueKey('limit');
+  const log = tempLog('sections.log');
+  const results = await Promise.all(Array.from({ length: 6 }, (_, i) =>
+    runPglock(['-d', url, '-k', key, '--limit', '3', '--wait', '--', node, record, log, `w${i}`, '1200'])));
+  t.same(results.map((r) => r.code), Array(6).fill(0), 'every contender exited 0');
+  const sections = readSections(log);
+  t.equal(sections.length, 6, 'each ran once');
+  t.equal(maxConcurrency(sections), 3, 'at most 3 ran at once, and 3 did');
+  const id = lockIdForKey(key);
+  const left = await Promise.all([id - 1n, id, id + 1n, id + 2n].map((slot) => lockRows(server.admin, slot)));
+  t.equal(left.flat().length, 0, 'no slot or queue lock left behind');
+});
+
+t.test('--limit: a slot that frees is handed over promptly, also when its holder dies', async (t) => {
+  const key = uniqueKey('limit-handoff');
+  const holders = [0, 1].map(() => startPglock(['-d', url, '-k', key, '-n', '2', '-v', '--', 'sleep', '30']));
+  await Promise.all(holders.map((h) => h.waitForStderr(/running sleep/)));
+  const busy = await runPglock(['-d', url, '-k', key, '-n', '2', '--', 'true']);
+  t.equal(busy.code, 75, 'a third is refused without --wait');
+  t.match(busy.stderr, /all 2 slots of the lock/, 'the message says the slots are taken');
+  t.match(busy.stderr, `pid ${holders[0]!.child.pid}`, 'and names a holder');
+  const waiter = startPglock(['-d', url, '-k', key, '-n', '2', '-w', '-v', '--', 'echo', 'waiter ran']);
+  await waiter.waitForStderr(/connecting/);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Kill the second holder outright: its backend goes away without any unlock or notice.
+  holders[1]!.child.kill('SIGKILL');
+  const started = Date.now();
+  const result = await waiter.result;
+  t.equal(result.code, 0, 'the waiter ran');
+  t.equal(result.stdout.toString(), 'waiter ran\n', 'its command ran');
+  t.ok(Date.now() - started < 5000, `handed over ${Date.now() - started} ms after the holder died (well under the 5 s heartbeat)`);
+  holders[0]!.child.kill('SIGTERM');
+  await Promise.all(holders.map((h) => h.result));
+});
+
+t.test('--fencing-token: strictly increasing over successive holders and concurrent contenders', async (t) => {
+  const key = uniqueKey('fencing');
+  const log = tempLog('tokens.log');
+  const fenced = join(FIXTURES, 'fenced.mjs');
+  for (const label of ['s1', 's2', 's3']) {
+    const result = await runPglock(['-d', url, '-k', key, '--fencing-token', '--', node, fenced, log, label, '1']);
+    t.equal(result.code, 0, `${label} ran`);
+  }
+  const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+    runPglock(['-d', url, '-k', key, '--fencing-token', '--wait', '--', node, fenced, log, `c${i}`, '20'])));
+  t.same(results.map((r) => r.code), Array(8).fill(0), 'every contender ran');
+  const lines = readFileSync(log, 'utf8').trim().split('\n').map((line) => line.split(' '));
+  const tokens = lines.map(([, token]) => Number(token));
+  t.same(tokens.slice(0, 3), [1, 2, 3], 'successive holders got 1, 2, 3');
+  t.equal(tokens.length, 11, 'every child got a token');
+  t.ok(tokens.every((token, i) => i === 0 || token > tokens[i - 1]!), `tokens grow in the order the children started: ${tokens.join(' ')}`);
+  const other = await runPglock(['-d', url, '-k', uniqueKey('fencing-other'), '--fencing-token', '--', 'sh', '-c', 'echo $PGLOCK_FENCING_TOKEN']);
+  t.equal(other.stdout.toString(), '1\n', 'another key counts on its own');
+  const plain = await runPglock(['-d', url, '-k', key, '--', 'sh', '-c', 'echo "[$PGLOCK_FENCING_TOKEN]"']);
+  t.equal(plain.stdout.toString(), '[]\n', 'without the flag the child gets no token');
+});
+
+t.test('the conflict and timeout messages name the holder', async (t) => {
+  const key = uniqueKey('named');
+  const holder = startPglock(['-d', url, '-k', key, '-v', '--', 'sleep', '30']);
+  await holder.waitForStderr(/running sleep/);
+  const busy = await runPglock(['-d', url, '-k', key, '--', 'true']);
+  t.equal(busy.code, 75);
+  t.match(busy.stderr, `held by pglock on ${hostname()} (pid ${holder.child.pid})`, 'busy: host and pid of the holding pglock');
+  const timedOut = await runPglock(['-d', url, '-k', key, '--timeout', '300ms', '--', 'true']);
+  t.equal(timedOut.code, 75);
+  t.match(timedOut.stderr, /timed out after 300ms/);
+  t.match(timedOut.stderr, `pglock on ${hostname()} (pid ${holder.child.pid})`, 'timeout: the holder too');
+
+  const plain = await server.admin.reserve();
+  const other = uniqueKey('named-psql');
+  await plain`select pg_advisory_lock(('x' || left(encode(sha256(convert_to(${other}, 'UTF8')), 'hex'), 16))::bit(64)::bigint)`;
+  const [row] = await plain<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const pid = row?.pid;
+  const busyOther = await runPglock(['-d', url, '-k', other, '--', 'true']);
+  t.match(busyOther.stderr, `backend ${pid}`, 'a holder that is not pglock is named by its backend pid');
+  plain.release();
+  await server.admin`select pg_advisory_unlock_all()`;
+  holder.child.kill('SIGTERM');
+  await holder.result;
+});
+
+t.test('--log-format json: every stderr line is one JSON object', async (t) => {
+  const key = uniqueKey('json');
+  const holder = startPglock(['-d', url, '-k', key, '-v', '--log-format', 'json', '--fencing-token', '--', 'sleep', '30']);
+  await holder.waitForStderr(/running sleep/);
+  const busy = await runPglock(['-d', url, '-k', key, '--log-format', 'json', '--', 'true']);
+  const usage = await runPglock(['--log-format', 'json', '-k', key, '--timeout', 'soon', '--', 'true']);
+  holder.child.kill('SIGTERM');
+  const held = await holder.result;
+  t.equal(usage.code, 64, 'a usage error still exits 64');
+  const lines = [held.stderr, busy.stderr, usage.stderr].flatMap((text) => text.trim().split('\n'));
+  t.ok(lines.length >= 5, `${lines.length} lines`);
+  const records = lines.map((line) => {
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      t.fail(`not JSON: ${line}`);
+      return {};
+    }
+  });
+  for (const record of records) {
+    t.ok(typeof record.time === 'string' && !Number.isNaN(Date.parse(record.time)), 'time');
+    t.ok(['error', 'warn', 'notice', 'info'].includes(record.level as string), 'level');
+    t.type(record.message, 'string', 'message');
+  }
+  const conflict = records.find((r) => r.code === 'ELOCKED');
+  t.equal(conflict?.key, key, 'the conflict line carries the key');
+  t.type(conflict?.lockId, 'string', 'and the lock id');
+  t.match(conflict?.holders, `pid ${holder.child.pid}`, 'and the holder');
+  t.equal(conflict?.exitCode, 75, 'and the exit code');
+  const acquired = records.find((r) => typeof r.fencingToken === 'string');
+  t.ok(acquired, 'the acquired line carries the fencing token');
+});
