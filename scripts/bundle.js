@@ -1,7 +1,7 @@
 // Bundle the CLI into one minified file and a V8 code cache for it, so that starting pglock costs
-// about what starting Node costs. Node reads and compiles one file instead of the module graphs of
-// commander, execa and postgres.js; the cache spares it most of the compiling. The library export
-// stays the unbundled tsc output in dist/.
+// little more than starting Node. Node reads one file instead of the module graphs of commander
+// and postgres.js, and the cache spares it the compiling. The library export stays the unbundled
+// tsc output in dist/.
 //
 //   dist/pglock.cjs    the CLI, bundled (CommonJS, so that vm.Script can run it with a cache)
 //   dist/pglock.cache  V8 code cache of every function in it (bin/pglock.cjs falls back to a plain
@@ -15,15 +15,10 @@ import { Script } from 'node:vm';
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const outfile = new URL('../dist/pglock.cjs', import.meta.url);
 
-// Built-ins that dependencies import at the top but pglock rarely calls: tls only for sslmode
-// other than disable against a server that accepts TLS, v8 only for execa's IPC, fs/promises only
-// for execa features pglock does not use. Loading them costs several milliseconds at every start;
-// these stand-ins load the real module on first use.
+// Built-ins that postgres.js imports at the top but rarely calls: tls only when the server accepts
+// TLS. Loading it costs about 4 ms at every start; the stand-in loads the real module on first use.
 const LAZY_BUILTINS = {
-  tls: { default: true },
-  tty: { default: true },
-  v8: { functions: ['serialize'] },
-  'fs/promises': { functions: ['opendir'] },
+  tls: {},
   // postgres.js reads performance.now() only when reconnecting; touching Node's global
   // performance object at load time would load perf_hooks.
   perf_hooks: { source: 'export const performance = { now: () => globalThis.performance.now() };' },
@@ -44,10 +39,10 @@ const lazyBuiltins = {
 function lazyModule(name) {
   const spec = LAZY_BUILTINS[name];
   if (spec.source) return spec.source;
-  const lines = [`let loaded; const load = () => (loaded ??= require('node:${name}'));`];
-  if (spec.default) lines.push('export default new Proxy({}, { get: (_, key) => load()[key] });');
-  for (const fn of spec.functions ?? []) lines.push(`export function ${fn}(...args) { return load().${fn}(...args); }`);
-  return lines.join('\n');
+  return [
+    `let loaded; const load = () => (loaded ??= require('node:${name}'));`,
+    'export default new Proxy({}, { get: (_, key) => load()[key] });',
+  ].join('\n');
 }
 
 await build({

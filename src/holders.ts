@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { formatDuration } from './duration.js';
 import { FENCING_TABLE } from './fencing.js';
-import { lockIdForKey, lockIdHalves } from './lock-id.js';
+import { MAX_LIMIT, lockIdForKey, lockIdHalves } from './lock-id.js';
 import { HELD_SINCE_COMMENT } from './lock-sql.js';
 import { intLiteral } from './sql-int.js';
 
@@ -32,8 +32,10 @@ export interface AdvisoryLockRow {
   clientAddr: string | null;
   user: string | null;
   /**
-   * ISO time. Holders: when the lock was granted, if known (see heldSince below); waiters: when
-   * the wait began.
+   * ISO time. Holders: when the lock was granted, if known: from the held-since comment of a
+   * pglock heartbeat, else for an idle pglock session the end of its lock statement; null when
+   * unknown (other sessions, hidden details). Waiters: when the wait began (pg_locks.waitstart on
+   * PostgreSQL 14+, else the start of the waiting statement).
    */
   since: string | null;
   backendStart: string | null;
@@ -55,11 +57,6 @@ export interface AdvisoryLockFilter {
   ids?: bigint[];
 }
 
-/**
- * How far from a key's id its `--limit` slots reach: MAX_LIMIT in cli/parse-args.ts (slots 0 to
- * 999); the gate is one below.
- */
-export const SLOT_COUNT = 1000;
 
 interface RawRow {
   objsubid: number;
@@ -136,7 +133,7 @@ function toLockRow(raw: RawRow, heldBySession: number): AdvisoryLockRow {
   const ownLock = pglock !== null && (slot !== null || pglock.key === lockId);
   return {
     lockId,
-    key: slot === null ? null : pglock!.key,
+    key: slot === null ? null : (pglock?.key ?? null),
     slot,
     granted,
     mode: raw.mode === 'ShareLock' ? 'shared' : 'exclusive',
@@ -195,7 +192,7 @@ export function keySlot(lockId: string | bigint, key: string): number | null {
 /** The slot of `lockId` relative to `baseId` (−1 to 999, else null), wrapping around the signed range like slotIds. */
 export function slotOf(lockId: bigint, baseId: bigint): number | null {
   const offset = BigInt.asUintN(64, lockId - baseId + 1n);
-  return offset < BigInt(SLOT_COUNT + 1) ? Number(offset) - 1 : null;
+  return offset < BigInt(MAX_LIMIT + 1) ? Number(offset) - 1 : null;
 }
 
 /**

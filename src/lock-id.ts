@@ -37,6 +37,9 @@ export function lockIdSql(key: string): string {
   return `('x' || left(encode(sha256(convert_to(${literal}, 'UTF8')), 'hex'), 16))::bit(64)::bigint`;
 }
 
+/** The most holders --limit allows: each slot is one more lock id to try. */
+export const MAX_LIMIT = 1000;
+
 /**
  * The lock ids of the n slots of a counting semaphore (--limit n): slot i is the key's id plus i,
  * wrapping around the signed 64-bit range. Slot 0 is the key's own id, so --limit 1 is the plain

@@ -204,10 +204,10 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
     }
     if (!grant.granted) {
       const holders = await findHolders(session, limit > 1 ? slotIds(id, limit) : [id]);
-      const heldBy = holders.length > 0 ? `: held by ${holders.join('; ')}` : '';
-      const what = limit > 1 ? `all ${limit} slots of the lock ${label} are taken` : `the lock ${label} is held by another session`;
-      if (wait && options.timeoutMs) throw new LockTimeoutError(`timed out after ${formatDuration(options.timeoutMs)} waiting for the lock ${label}${heldBy}`, { holders });
-      throw new LockBusyError(`${what}${heldBy}`, { holders });
+      const by = holders.length > 0 ? holders.join('; ') : 'another session';
+      if (wait && options.timeoutMs) throw new LockTimeoutError(`timed out after ${formatDuration(options.timeoutMs)} waiting for the lock ${label}, held by ${by}`, { holders });
+      const what = limit > 1 ? `all ${limit} slots of the lock ${label} are taken, by` : `the lock ${label} is held by`;
+      throw new LockBusyError(`${what} ${by}`, { holders });
     }
     if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
     const heldId = grant.slot === undefined ? id : slotIds(id, limit)[grant.slot]!;
@@ -269,11 +269,16 @@ function resolveLockId(options: AcquireOptions): { id: bigint; key?: string } {
   return { id: lockIdForKey(options.key), key: options.key };
 }
 
-// application_name is at most 63 bytes: truncate the key, never the host/pid part.
-export function defaultApplicationName(key: string): string {
-  const suffix = `@${hostname()}:${process.pid}`;
-  const budget = 63 - Buffer.byteLength('pglock:') - Buffer.byteLength(suffix);
-  // PostgreSQL keeps only printable ASCII in application_name (16+ escapes the rest as \xNN).
-  const name = key.replace(/[^\x20-\x7e]/g, '?').slice(0, Math.max(budget, 0));
-  return `pglock:${name}${suffix}`.slice(0, 63);
+// application_name is at most 63 bytes: truncate the key, never the host/pid part (a host name so
+// long that not even one byte of key fits is shortened, the pid never).
+export function defaultApplicationName(key: string, host_: string = hostname(), pid_: number = process.pid): string {
+  const pid = `:${pid_}`;
+  const host = printable(host_).slice(0, 63 - 'pglock:'.length - 1 - pid.length - 1);
+  const budget = 63 - 'pglock:'.length - `@${host}${pid}`.length;
+  return `pglock:${printable(key).slice(0, budget)}@${host}${pid}`;
+}
+
+// PostgreSQL keeps only printable ASCII in application_name (16+ escapes the rest as \xNN).
+function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?');
 }

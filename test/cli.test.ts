@@ -56,7 +56,7 @@ t.test('fail fast (default): exit 75, the child never runs, the holder is named 
   const result = await runPglock(['-d', url, '-k', key, '--', node, '-e', 'console.log("ran")']);
   t.equal(result.code, 75);
   t.equal(result.stdout.length, 0, 'the child did not run');
-  t.match(result.stderr, /^pglock: the lock '.*' \(id -?\d+\) is held by another session; not running the command\n$/);
+  t.match(result.stderr, /^pglock: the lock '.*' \(id -?\d+\) is held by pglock on .+ \(pid \d+\), held for [\d.]+m?s; not running the command\n$/);
   t.ok(Date.now() - started < 5000, 'did not wait');
   const quiet = await runPglock(['-d', url, '-k', key, '-q', '--', 'true']);
   t.equal(quiet.code, 75);

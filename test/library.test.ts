@@ -1,4 +1,5 @@
 // The library API against a real server: the original design's three tests, then the rest.
+import { hostname } from 'node:os';
 import t from 'tap';
 import { acquireLock, withLock, LockBusyError, LockTimeoutError, LockWaitAbortedError, DatabaseUnavailableError, LockLostError, lockIdForKey } from '../src/index.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
@@ -37,7 +38,7 @@ t.test('(3) a separate process (pglock itself) cannot take a lock held in-proces
   const result = await runPglock(['-d', url, '-k', key, '-E', '42', '--', 'node', '-e', 'console.log("ran")']);
   t.equal(result.code, 42, 'pglock reports the conflict with its -E code');
   t.equal(result.stdout.length, 0, 'the command did not run');
-  t.match(result.stderr, /held by another session/);
+  t.match(result.stderr, `held by pglock on ${hostname()} (pid ${process.pid})`, 'the holder, an in-process lock, is named by its application_name');
   t.equal(lock.isHeld, true);
 });
 

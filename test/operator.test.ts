@@ -9,6 +9,7 @@ import { FIXTURES, runPglock, startPglock } from './helpers/run-pglock.js';
 import { maxConcurrency, maxOverlapMs, readSections } from './helpers/overlap.js';
 import { lockRows } from './helpers/locks.js';
 import { lockIdForKey } from '../src/lock-id.js';
+import { defaultApplicationName } from '../src/lock.js';
 
 const server = await startTestServer(t);
 const url = server.url;
@@ -124,6 +125,26 @@ t.test('the conflict and timeout messages name the holder', async (t) => {
   await server.admin`select pg_advisory_unlock_all()`;
   holder.child.kill('SIGTERM');
   await holder.result;
+});
+
+t.test('the extreme lock ids work (INT64_MIN is a literal that needs parentheses in SQL)', async (t) => {
+  for (const id of ['-9223372036854775808', '9223372036854775807']) {
+    const once = await runPglock(['-d', url, '--lock-id', id, '--', 'echo', 'ran']);
+    t.equal(once.code, 0, `--lock-id ${id}`);
+    t.equal(once.stdout.toString(), 'ran\n');
+    const waited = await runPglock(['-d', url, '--lock-id', id, '-w', '-n', '2', '--fencing-token', '--', 'echo', 'ran']);
+    t.equal(waited.code, 0, `--lock-id ${id} --wait --limit 2 --fencing-token: ${waited.stderr}`);
+  }
+});
+
+t.test('application_name: the key is cut to fit 63 bytes, the host and pid never', async (t) => {
+  t.equal(defaultApplicationName('gold_leader', 'web-1', 4242), 'pglock:gold_leader@web-1:4242');
+  const long = defaultApplicationName('k'.repeat(100), 'web-1', 4242);
+  t.equal(long.length, 63);
+  t.ok(long.endsWith('@web-1:4242'), long);
+  const hugeHost = defaultApplicationName('key', 'h'.repeat(80), 4194304);
+  t.ok(hugeHost.length <= 63 && hugeHost.endsWith(':4194304') && hugeHost.startsWith('pglock:k@'), hugeHost);
+  t.equal(defaultApplicationName('ключ', 'web-1', 1), 'pglock:????@web-1:1', 'non-ASCII becomes ?');
 });
 
 t.test('--log-format json: every stderr line is one JSON object', async (t) => {

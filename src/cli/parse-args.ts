@@ -3,7 +3,7 @@ import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connectio
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { lockIdForKey, parseLockId } from '../lock-id.js';
+import { MAX_LIMIT, lockIdForKey, parseLockId } from '../lock-id.js';
 import type { CommandSpec, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
 import { readVersion } from './version.js';
 
@@ -13,8 +13,6 @@ export type ParseResult =
   | { kind: 'key'; options: KeyOptions }
   | { kind: 'exit'; code: number };
 
-/** The most holders --limit allows: each slot is one more lock id to try. */
-export const MAX_LIMIT = 1000;
 
 interface RawFlags {
   key?: string;

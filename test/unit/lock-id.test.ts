@@ -28,3 +28,12 @@ t.test('pg_locks halves and the SQL formula text', async (t) => {
   t.same(lockIdHalves(-1n), { classid: '4294967295', objid: '4294967295' });
   t.match(lockIdSql("it's"), /convert_to\('it''s', 'UTF8'\)/, 'quotes are doubled');
 });
+
+t.test('SQL integer literals: negative values in parentheses, non-integers refused', async (t) => {
+  const { intLiteral } = await import('../../src/sql-int.js');
+  t.equal(intLiteral(42n), '42');
+  t.equal(intLiteral(-9223372036854775808n), '(-9223372036854775808)', 'INT64_MIN casts to bigint only in parentheses');
+  t.equal(intLiteral(0), '0');
+  t.throws(() => intLiteral(1.5), TypeError);
+  t.throws(() => intLiteral(2n ** 63n), TypeError);
+});
