@@ -1,0 +1,118 @@
+// Turns the measurements' summaries into the printed table and the goal checks. Nothing here
+// measures anything; it only reads `results` (keyed by measurement name).
+import { COLUMNS, LABELS } from './tools.js';
+
+const RATIOS = [['node', 'pglock / node'], ['flock', 'pglock / flock'], ['withlock', 'pglock / withlock']];
+
+/** One table row per reported number: { label, values: { tool: number }, digits, ratios }. */
+export function tableRows(results) {
+  const rows = [];
+  const add = (label, pick, source, { digits = 1, ratios = true } = {}) => {
+    if (!source) return;
+    const values = {};
+    for (const column of COLUMNS) {
+      const value = source[column] === undefined ? undefined : pick(source[column]);
+      if (value !== undefined) values[column] = value;
+    }
+    rows.push({ label, values, digits, ratios });
+  };
+
+  const once = results['run-once']?.summary;
+  add('run-once wall median (ms)', (s) => s.median, once);
+  add('run-once wall p90 (ms)', (s) => s.p90, once);
+  add('run-once wall min (ms)', (s) => s.min, once);
+
+  const handoff = results.handoff?.summary;
+  add('handoff median (ms)', (s) => s.median, handoff);
+  add('handoff p90 (ms)', (s) => s.p90, handoff);
+  add('handoff min (ms)', (s) => s.min, handoff);
+
+  const contention = results.contention;
+  const n = contention?.count;
+  add(`contention ${n} wall median (ms)`, (s) => s.wallMs.median, contention?.summary, { digits: 0 });
+  add(`contention ${n} gap median (ms)`, (s) => s.gapMs, contention?.summary, { digits: 2 });
+  add(`contention ${n} sections (min)`, (s) => s.sections, contention?.summary, { digits: 0, ratios: false });
+  add(`contention ${n} overlaps (max)`, (s) => s.overlaps, contention?.summary, { digits: 0, ratios: false });
+
+  const rss = results.rss?.summary;
+  add('peak RSS VmHWM max (MiB)', (s) => s.hwmMiB, rss);
+  add('RSS VmRSS at 700 ms max (MiB)', (s) => s.rssMiB, rss);
+
+  const scale = results.scale;
+  const m = scale?.count;
+  add(`scale ${m} wall (ms)`, (s) => s.wallMs, scale?.summary, { digits: 0 });
+  add(`scale ${m} queue-up (ms)`, (s) => s.queueUpMs, scale?.summary, { digits: 0 });
+  add(`scale ${m} drain (ms)`, (s) => s.drainMs, scale?.summary, { digits: 0 });
+  add(`scale ${m} queued at release`, (s) => s.queuedAtRelease, scale?.summary, { digits: 0, ratios: false });
+  add(`scale ${m} sections`, (s) => s.sections, scale?.summary, { digits: 0, ratios: false });
+  add(`scale ${m} overlaps`, (s) => s.overlaps, scale?.summary, { digits: 0, ratios: false });
+  add(`scale ${m} peak backends (incl. gate)`, (s) => s.peakBackends, scale?.summary, { digits: 0, ratios: false });
+  return rows;
+}
+
+export function formatTable(rows) {
+  const header = ['', ...COLUMNS.map((c) => LABELS[c]), ...RATIOS.map(([, label]) => label)];
+  const lines = rows.map((row) => [
+    row.label,
+    ...COLUMNS.map((c) => (row.values[c] === undefined ? '-' : row.values[c].toFixed(row.digits))),
+    ...RATIOS.map(([base]) => formatRatio(row, base)),
+  ]);
+  const widths = header.map((_, i) => Math.max(...[header, ...lines].map((cells) => cells[i].length)));
+  const render = (cells) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n');
+}
+
+function formatRatio(row, base) {
+  const pglock = row.values.pglock;
+  const other = row.values[base];
+  if (!row.ratios || pglock === undefined || !other) return '';
+  return `${(pglock / other).toFixed(2)}x`;
+}
+
+/**
+ * The performance targets. Each returns { goal, status: PASS | FAIL | SKIP, detail }; SKIP when a
+ * measurement it needs did not run. Goals are reported, never enforced through the exit code.
+ */
+export function checkGoals(results) {
+  const once = results['run-once']?.summary;
+  const handoff = results.handoff?.summary;
+  const contention = results.contention;
+  const rss = results.rss?.summary;
+  const ms = (v) => `${v.toFixed(1)} ms`;
+  const mib = (v) => `${v.toFixed(1)} MiB`;
+  return [
+    relative('run-once wall: pglock <= 1.4 × node -e 0', once?.pglock?.median, 1.4, once?.node?.median, ms),
+    relative('run-once wall: pglock <= 0.75 × withlock', once?.pglock?.median, 0.75, once?.withlock?.median, ms),
+    relative('handoff median: pglock <= 2 × flock', handoff?.pglock?.median, 2, handoff?.flock?.median, ms),
+    contentionGoal(contention, ms),
+    atMost('peak RSS: pglock <= 48 MiB', rss?.pglock?.hwmMiB, 48, `limit ${mib(48)}`, mib),
+  ];
+}
+
+// The wall-time target only counts with mutual exclusion intact: any overlap fails it.
+function contentionGoal(contention, format) {
+  const pglock = contention?.summary?.pglock;
+  const goal = `contention ${contention?.count ?? 'N'} wall: pglock <= 0.6 × withlock, 0 overlaps`;
+  const check = relative(goal, pglock?.wallMs.median, 0.6, contention?.summary?.withlock?.wallMs.median, format);
+  if (check.status === 'SKIP') return check;
+  const detail = `${check.detail}; ${pglock.overlaps} overlaps`;
+  return { goal, status: check.status === 'PASS' && pglock.overlaps === 0 ? 'PASS' : 'FAIL', detail };
+}
+
+/** value <= factor × base, e.g. pglock's median against 1.4 × node's. */
+function relative(goal, value, factor, base, format) {
+  if (base === undefined) return atMost(goal, undefined);
+  const limit = factor * base;
+  return atMost(goal, value, limit, `${factor} × ${format(base)} = ${format(limit)}`, format, value / base);
+}
+
+function atMost(goal, value, limit, limitText, format, ratio) {
+  if (value === undefined) return { goal, status: 'SKIP', detail: 'not measured' };
+  const detail = `${format(value)} vs ${limitText}${ratio === undefined ? '' : ` (ratio ${ratio.toFixed(2)})`}`;
+  return { goal, status: value <= limit ? 'PASS' : 'FAIL', detail };
+}
+
+export function formatGoals(goals) {
+  const width = Math.max(...goals.map((g) => g.goal.length));
+  return goals.map((g) => `  ${g.status.padEnd(4)}  ${g.goal.padEnd(width)}  ${g.detail}`).join('\n');
+}
