@@ -45,11 +45,13 @@ export function prepareChild(command: CommandSpec, options: StartChildOptions): 
     start(fencingToken) {
       const ready = launcher && !launcher.gone() ? launcher : spawnLauncher(command, options);
       launcher = undefined;
-      ready.lifeline?.write(launcherRunLine(fencingToken));
+      ready.go?.end(launcherRunLine(fencingToken));
       return ready.running;
     },
     cancel() {
-      launcher?.lifeline?.end();
+      // The watchdog stands down, and the launcher sees EOF and exits without running anything.
+      launcher?.lifeline?.end(WATCHDOG_DONE);
+      launcher?.go?.end();
       launcher = undefined;
     },
   };
@@ -57,20 +59,25 @@ export function prepareChild(command: CommandSpec, options: StartChildOptions): 
 
 interface Launcher {
   running: RunningChild;
+  /** fd 3 of the launcher: the watchdog's lifeline. */
   lifeline: NodeJS.WritableStream | null;
+  /** fd 4 of the launcher: the go-ahead. */
+  go: NodeJS.WritableStream | null;
   gone(): boolean;
 }
 
 function spawnLauncher(command: CommandSpec, options: StartChildOptions): Launcher {
   const launched = withWatchdog(command, { groupKill: options.ownGroup, killAfterMs: options.killAfterMs });
   const subprocess: ChildProcess = spawn(launched.file, launched.args, {
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
     detached: options.ownGroup,
   });
   const lifeline = (subprocess.stdio[3] ?? null) as NodeJS.WritableStream | null;
+  const go = (subprocess.stdio[4] ?? null) as NodeJS.WritableStream | null;
   // EPIPE when the launcher is already gone: its exit is reported through 'exit' below.
   lifeline?.on('error', () => undefined);
+  go?.on('error', () => undefined);
   let running = subprocess.pid !== undefined;
   const exited = new Promise<ChildExit>((resolve) => {
     subprocess.once('error', (error: NodeJS.ErrnoException) => {
@@ -81,11 +88,13 @@ function spawnLauncher(command: CommandSpec, options: StartChildOptions): Launch
       running = false;
       // Tell the watchdog all is well, so it exits without touching the finished command's group.
       lifeline?.end(WATCHDOG_DONE);
+      go?.end();
       resolve(signal ? { kind: 'signaled', signal } : { kind: 'exited', code: code ?? 0 });
     });
   });
   return {
     lifeline,
+    go,
     gone: () => !running,
     running: {
       pid: subprocess.pid,

@@ -32,8 +32,11 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
     }
     // The launcher is spawned now and told to exec the command once the lock is granted: spawning
     // overlaps with connecting, and the handoff to a waiter costs a pipe write, not a fork.
-    const prepared = prepareChild(options.command, { env: childEnv(options), ownGroup: !isatty(0), killAfterMs: options.killAfterMs });
+    // Exec'd by the path found above: no PATH search between the grant and the command's start.
+    const command = options.command.shell ? options.command : { ...options.command, file: lookup.path };
+    const prepared = prepareChild(command, { env: childEnv(options), ownGroup: !isatty(0), killAfterMs: options.killAfterMs });
     let lock: Lock | undefined;
+    const acquireStarted = Date.now();
     try {
       lock = await takeLock(options, log, abortWait.signal);
     } finally {
@@ -46,6 +49,7 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
     }
     let lostReason: string | undefined;
     child = prepared.start(lock.fencingToken);
+    logAcquired(lock, options, acquireStarted, log);
     log.info(`running ${options.command.shell ? 'sh -c' : options.command.file} (pid ${child.pid ?? '-'})`, { childPid: child.pid });
     const running = child;
     void lock.lost.then((error) => {
@@ -70,8 +74,6 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
 }
 
 async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): Promise<Lock | undefined> {
-  const label = options.key === undefined ? `id ${options.lockId}` : `'${options.key}'`;
-  const started = Date.now();
   try {
     log.info(`connecting to ${describeTarget(options.connection)}`);
     const lock = await acquireLock({
@@ -87,17 +89,6 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): 
       signal,
       onRetry: (reason, delayMs) => log.info(`cannot connect yet (${reason}); retrying in ${formatDuration(delayMs)}`),
     });
-    const details = [
-      `id ${lock.id}`,
-      ...(lock.shared ? ['shared'] : []),
-      ...(lock.slot === undefined ? [] : [`slot ${lock.slot} of ${options.limit}`]),
-      ...(lock.fencingToken === undefined ? [] : [`fencing token ${lock.fencingToken}`]),
-      `backend ${lock.backendPid}`,
-    ];
-    log.info(`acquired lock ${label} (${details.join(', ')}) after ${formatDuration(Date.now() - started)}`, {
-      heldId: String(lock.id), slot: lock.slot, shared: lock.shared || undefined,
-      fencingToken: lock.fencingToken === undefined ? undefined : String(lock.fencingToken), backendPid: lock.backendPid,
-    });
     return lock;
   } catch (error) {
     if (error instanceof LockWaitAbortedError && signal.aborted) return undefined;
@@ -107,6 +98,22 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): 
     }
     throw error;
   }
+}
+
+// Logged only once the command has been told to run: nothing delays the handoff.
+function logAcquired(lock: Lock, options: RunOptions, started: number, log: Logger): void {
+  const label = options.key === undefined ? `id ${options.lockId}` : `'${options.key}'`;
+  const details = [
+    `id ${lock.id}`,
+    ...(lock.shared ? ['shared'] : []),
+    ...(lock.slot === undefined ? [] : [`slot ${lock.slot} of ${options.limit}`]),
+    ...(lock.fencingToken === undefined ? [] : [`fencing token ${lock.fencingToken}`]),
+    `backend ${lock.backendPid}`,
+  ];
+  log.info(`acquired lock ${label} (${details.join(', ')}) after ${formatDuration(Date.now() - started)}`, {
+    heldId: String(lock.id), slot: lock.slot, shared: lock.shared || undefined,
+    fencingToken: lock.fencingToken === undefined ? undefined : String(lock.fencingToken), backendPid: lock.backendPid,
+  });
 }
 
 // Stop the child after the lock is lost: SIGTERM to its group, SIGKILL if it outlives killAfter.
