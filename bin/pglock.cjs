@@ -14,7 +14,7 @@ try {
 } catch {
   // No cache: V8 compiles the source as usual.
 }
-// Must match the wrapper in scripts/bundle.js byte for byte, or V8 rejects the cache.
-const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(filename, 'utf8')}\n})`;
+// The file is one function expression (see scripts/bundle.js); the cache is valid for its exact text.
+const source = readFileSync(filename, 'utf8');
 const bundle = { exports: {} };
 new Script(source, { filename, cachedData }).runInThisContext()(bundle.exports, require, bundle, filename, __dirname);
