@@ -25,7 +25,8 @@ t.test('tls and perf_hooks are not loaded by a run that does not need them', asy
       process.reallyExit(0);
     };
     require(${JSON.stringify(fileURLToPath(new URL('../../bin/pglock.cjs', import.meta.url)))});`;
-  const { stderr } = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+  // Without tap's --import hooks, which preload modules of their own.
+  const { stderr } = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
   const loaded = JSON.parse(stderr.trim() || '[]') as string[];
   t.notOk(loaded.includes('tls'), 'tls is loaded only when a server accepts TLS');
   t.notOk(loaded.includes('perf_hooks'), 'perf_hooks is not loaded');
