@@ -160,6 +160,9 @@ function describeMachine({ version, maxConnections }) {
     maxConnections,
     tools: versions,
     loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] },
+    // Node reads and parses this CA bundle at every start, before any script runs: it moves the
+    // node -e 0 floor, and every Node-based tool with it.
+    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
   };
 }
 
@@ -169,6 +172,10 @@ function report({ machine, results, goals, problems }) {
   console.log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.os}, node ${machine.node}, ` +
     `PostgreSQL ${machine.postgres} (max_connections ${machine.maxConnections})`);
   console.log(`tools: ${Object.entries(machine.tools).map(([name, version]) => `${name} ${version}`).join(', ')}`);
+  if (machine.nodeExtraCaCerts) {
+    console.log(`note: NODE_EXTRA_CA_CERTS=${machine.nodeExtraCaCerts} is set: every Node start parses it, which raises ` +
+      'node -e 0, withlock and pglock alike');
+  }
   if (machine.loadAverage.atStart > machine.cpus) {
     console.log(`note: the 1-minute load average was ${machine.loadAverage.atStart.toFixed(1)} at the start (other work, ` +
       'or a previous run still decaying): the timings may be noisier than usual');
