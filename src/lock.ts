@@ -3,7 +3,7 @@ import { type Session, type ReservedSql, describeConnectError, openSession, prob
 import { type ConnectionConfig, type Env, pickDatabaseUrl, resolveConnectionConfig, describeTarget } from './connection-config.js';
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
-import { lockIdForKey, slotIds } from './lock-id.js';
+import { MAX_LIMIT, lockIdForKey, slotIds } from './lock-id.js';
 import { nextFencingToken } from './fencing.js';
 import { describeHolder, listAdvisoryLocks } from './holders.js';
 import { isLockHeld, releaseLock, takeLock } from './lock-sql.js';
@@ -142,7 +142,6 @@ export class Lock implements AsyncDisposable {
     released.catch(() => undefined);
     return released;
   }
-
 }
 
 interface HeldLock {
@@ -164,7 +163,7 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
   const heartbeatMs = options.heartbeatMs ?? 5000;
   const shared = options.shared ?? false;
   const limit = options.limit ?? 1;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError(`limit must be a whole number of at least 1, got ${limit}`);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new UsageError(`limit must be a whole number from 1 to ${MAX_LIMIT}, got ${limit}`);
   if (limit > 1 && shared) throw new UsageError('a limit and a shared lock cannot be combined');
   const applicationName = options.applicationName ?? defaultApplicationName(key ?? String(id));
   const wait = options.wait === true || (options.timeoutMs !== undefined && options.timeoutMs > 0);

@@ -163,3 +163,24 @@ t.test('application_name keeps host and pid whole, truncating a long key to 63 b
   t.match(name, new RegExp(`@[^@]+:${process.pid}$`));
   t.match(defaultApplicationName('ключ'), /^pglock:\?{4}@/, 'non-ASCII becomes ? rather than a server-side escape');
 });
+
+t.test('a limit out of range is a usage error, before any connection', async (t) => {
+  await t.rejects(acquireLock({ url, key: 'k', limit: 0 }), { name: 'UsageError', exitCode: 64 });
+  await t.rejects(acquireLock({ url, key: 'k', limit: 1001 }), { name: 'UsageError', exitCode: 64 });
+  await t.rejects(acquireLock({ url, key: 'k', limit: 2, shared: true }), { name: 'UsageError', exitCode: 64 });
+});
+
+t.test('library: a limit and a fencing token', async (t) => {
+  const key = uniqueKey('lib-limit');
+  const a = await acquireLock({ url, key, limit: 2, fencingToken: true });
+  const b = await acquireLock({ url, key, limit: 2, fencingToken: true });
+  t.same([a.slot, b.slot].sort(), [0, 1], 'two holders, one slot each');
+  t.ok(b.fencingToken! > a.fencingToken!, `tokens grow: ${a.fencingToken} then ${b.fencingToken}`);
+  const busy = await acquireLock({ url, key, limit: 2 }).catch((error: unknown) => error);
+  t.ok(busy instanceof LockBusyError, 'a third is refused');
+  t.equal((busy as LockBusyError).holders.length, 2, 'and told who holds both slots');
+  await a.release();
+  await using c = await acquireLock({ url, key, limit: 2 });
+  t.equal(c.slot, a.slot, 'the freed slot is taken');
+  await b.release();
+});
