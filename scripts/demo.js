@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: a throwaway embedded PostgreSQL and three real pglock processes on one key:
-// A takes the lock and works for 3 s, B fails fast (exit 75), C waits and runs right after A.
+// A takes the lock and works for 3 s, B fails fast (exit 75) and is told who holds it, C waits,
+// `pglock status` shows the holder and the waiter, and C runs right after A.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -33,13 +34,16 @@ try {
   const b = run('B', ['--key', 'nightly-report', '--', 'echo', 'B must not print this']);
   say(`B exited ${await b.exit}  (75 = the lock is busy; B's command never ran)`);
   const c = run('C', ['--key', 'nightly-report', '--wait', '--verbose', '--', 'echo', 'C ran right after A released the lock']);
+  await c.waitFor(/connecting/);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await run('S', ['status', '--key', 'nightly-report']).exit;
   say(`A exited ${await a.exit}`);
   say(`C exited ${await c.exit}`);
 } finally {
   await pg.stop();
   await rm(dir, { recursive: true, force: true });
 }
-say('done: one holder at a time, a fail-fast skip, and a server-side wait');
+say('done: one holder at a time, a fail-fast skip naming the holder, status, and a server-side wait');
 
 function run(name, args) {
   say(`${name}: pglock ${args.map((arg) => (/\s/.test(arg) ? `'${arg}'` : arg)).join(' ')}`);
