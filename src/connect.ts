@@ -217,7 +217,15 @@ function unavailableError(config: ConnectionConfig, error: unknown, reason: stri
     return new DatabaseUnavailableError(`database '${config.database}' does not exist at ${target}`, { cause: error, code: 'ENODATABASE' });
   }
   const within = retried ? ` within ${formatDuration(timeoutMs)}` : '';
-  return new DatabaseUnavailableError(`cannot connect to ${target}${within}: ${reason}`, { cause: error });
+  return new DatabaseUnavailableError(`cannot connect to ${target}${within}: ${reason}${tlsHint(config, code)}`, { cause: error });
+}
+
+// With sslmode require or verify-*, postgres.js starts TLS even after the server has answered that
+// it does not do TLS; the server then drops the connection, which shows only as a reset.
+function tlsHint(config: ConnectionConfig, code: string): string {
+  const tlsRequired = config.ssl !== false && config.ssl !== 'prefer';
+  const dropped = code === 'ECONNRESET' || code === 'CONNECTION_CLOSED' || code === 'EPIPE';
+  return tlsRequired && dropped ? '; the sslmode requires TLS: does the server accept TLS connections?' : '';
 }
 
 function errorCode(error: unknown): string {

@@ -229,3 +229,10 @@ t.test('usage: no key, no command, unknown option → 64 before connecting', asy
   const version = await runPglock(['-V']);
   t.match(version.stdout.toString(), /^\d+\.\d+\.\d+\n$/);
 });
+
+t.test('sslmode=require against a server without TLS: exit 69 and a hint, not only "connection reset"', async (t) => {
+  const result = await runPglock(['-d', `${url}?sslmode=require`, '--connect-timeout', '500ms', '-k', uniqueKey('tls'), '--', 'true']);
+  t.equal(result.code, 69);
+  t.match(result.stderr, /requires TLS: does the server accept TLS connections\?/);
+  t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
+});
