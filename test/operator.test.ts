@@ -20,8 +20,8 @@ const tempLog = (name: string) => join(mkdtempSync(join(tmpdir(), 'pglock-operat
 t.test('--shared: shared holders run together; an exclusive one is refused, and refuses them', async (t) => {
   const key = uniqueKey('shared');
   const log = tempLog('sections.log');
-  const a = startPglock(['-d', url, '-k', key, '--shared', '--', node, record, log, 'a', '1500']);
-  const b = startPglock(['-d', url, '-k', key, '-s', '--', node, record, log, 'b', '1500']);
+  const a = startPglock(['-d', url, '-k', key, '--shared', '--', node, record, log, 'a', '3000']);
+  const b = startPglock(['-d', url, '-k', key, '-s', '--', node, record, log, 'b', '3000']);
   const [ra, rb] = await Promise.all([a.result, b.result]);
   t.equal(ra.code, 0, 'first shared holder ran');
   t.equal(rb.code, 0, 'second shared holder ran');
@@ -48,7 +48,7 @@ t.test('--limit 3 with 6 contenders: exactly 3 at once, never 4, and all run', a
   const key = uniqueKey('limit');
   const log = tempLog('sections.log');
   const results = await Promise.all(Array.from({ length: 6 }, (_, i) =>
-    runPglock(['-d', url, '-k', key, '--limit', '3', '--wait', '--', node, record, log, `w${i}`, '1200'])));
+    runPglock(['-d', url, '-k', key, '--limit', '3', '--wait', '--', node, record, log, `w${i}`, '2500'])));
   t.same(results.map((r) => r.code), Array(6).fill(0), 'every contender exited 0');
   const sections = readSections(log);
   t.equal(sections.length, 6, 'each ran once');
