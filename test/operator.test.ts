@@ -8,7 +8,7 @@ import { startTestServer, uniqueKey } from './helpers/server.js';
 import { FIXTURES, runPglock, startPglock } from './helpers/run-pglock.js';
 import { maxConcurrency, maxOverlapMs, readSections } from './helpers/overlap.js';
 import { lockRows } from './helpers/locks.js';
-import { lockIdForKey } from '../src/lock-id.js';
+import { lockIdForKey, lockIdSql, slotIds } from '../src/lock-id.js';
 import { defaultApplicationName } from '../src/lock.js';
 
 const server = await startTestServer(t);
@@ -178,4 +178,27 @@ t.test('--log-format json: every stderr line is one JSON object', async (t) => {
   t.equal(conflict?.exitCode, 75, 'and the exit code');
   const acquired = records.find((r) => typeof r.fencingToken === 'string');
   t.ok(acquired, 'the acquired line carries the fencing token');
+});
+
+t.test('pglock key: the id equals the SQL formula on the server, and the printed SQL takes the same lock', async (t) => {
+  for (const key of ['gold_leader', "it's ключ @ host:1", uniqueKey('key')]) {
+    const json = await runPglock(['key', key, '--limit', '3', '--json']);
+    t.equal(json.code, 0);
+    const printed = JSON.parse(json.stdout.toString()) as { key: string; lockId: string; sql: string; slots: string[] };
+    const [row] = await server.admin.unsafe<{ id: string }[]>(`select (${lockIdSql(key)})::text as id`);
+    t.equal(printed.lockId, row?.id, `${key}: id as the server computes it`);
+    t.same(printed.slots, slotIds(BigInt(printed.lockId), 3).map(String), 'slots are id + i');
+
+    const text = await runPglock(['key', key]);
+    t.equal(text.code, 0);
+    t.match(text.stdout.toString(), `lock id   ${printed.lockId}\n`);
+    const statement = text.stdout.toString().split('\n').find((line) => line.startsWith('select pg_advisory_lock(('));
+    t.ok(statement, 'the SQL line is printed');
+    const session = await server.admin.reserve();
+    await session.unsafe(statement!);
+    const busy = await runPglock(['-d', url, '-k', key, '--', 'true']);
+    t.equal(busy.code, 75, 'the lock taken with the printed SQL is the one pglock takes');
+    await session.unsafe(`select pg_advisory_unlock(${printed.lockId})`);
+    session.release();
+  }
 });
