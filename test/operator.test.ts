@@ -202,3 +202,19 @@ t.test('pglock key: the id equals the SQL formula on the server, and the printed
     session.release();
   }
 });
+
+t.test('--fencing-token for a role that may not create or write the token table: exit 69, the SQL to run, command not run', async (t) => {
+  // Earlier tests created the table as the superuser; a fresh role has no rights on it (or, in a
+  // fresh database, on the schema).
+  const role = `fencing_reader_${process.pid}`;
+  await server.admin.unsafe(`create role ${role} login password 'reader-pw'`);
+  t.teardown(() => server.admin.unsafe(`drop role if exists ${role}`));
+  const target = `postgres://${role}:reader-pw@${server.host}:${server.port}/${server.database}`;
+  const result = await runPglock(['-d', target, '-k', uniqueKey('fencing-denied'), '--fencing-token', '--', 'echo', 'must not run']);
+  t.equal(result.code, 69);
+  t.equal(result.stdout.toString(), '', 'the command did not run');
+  t.match(result.stderr, /--fencing-token needs the table pglock_fencing_tokens/);
+  t.match(result.stderr, /create table if not exists pglock_fencing_tokens/);
+  t.notMatch(result.stderr, /reader-pw/, 'no password in the message');
+  t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
+});

@@ -179,9 +179,8 @@ function toStatusOptions(flags: StatusFlags, env: Env): StatusOptions {
 }
 
 function toKeyOptions(flags: KeyFlags, positional: string[]): KeyOptions {
-  const [key, ...extra] = positional;
+  const [key] = positional; // commander refuses a second argument
   if (key === undefined || key === '') throw new UsageError('the lock key must not be empty');
-  if (extra.length > 0) throw new UsageError(`one key at a time; unexpected '${extra[0]}' (quote a key with spaces)`);
   return { key, limit: flags.limit === undefined ? undefined : parseLimit(flags.limit), json: flags.json === true };
 }
 

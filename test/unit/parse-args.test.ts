@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseArgs } from '../../src/cli/parse-args.js';
+import { parseArgs, requestedLogFormat } from '../../src/cli/parse-args.js';
 import type { RunOptions } from '../../src/cli/options.js';
 
 const env = { PGHOST: 'localhost' };
@@ -56,8 +56,36 @@ t.test('usage errors: one message each, exit code 64', async (t) => {
     [['-k'], /argument missing/],
     [['-k', 'k', '-v', '-q', '--', 'x'], /together/],
     [['-k', 'k', '-d', 'http://h/d', '--', 'x'], /postgres:\/\//],
+    [['-k', 'k', '-n', '2', '-s', '--', 'x'], /--limit and --shared/],
+    [['-k', 'k', '--limit', '0', '--', 'x'], /1 to 1000/],
+    [['-k', 'k', '--limit', '1001', '--', 'x'], /1 to 1000/],
+    [['-k', 'k', '--log-format', 'xml', '--', 'x'], /text or json/],
+    [['key'], /missing required argument/],
+    [['key', 'a', 'b'], /too many arguments/],
+    [['status', '--bogus'], /unknown option '--bogus'/],
   ];
   for (const [argv, message] of bad) {
     t.throws(() => parseArgs(argv, env), { name: 'UsageError', exitCode: 64, message }, argv.join(' '));
   }
+});
+
+t.test('subcommands only as the first argument; the new flags reach the options', async (t) => {
+  const run = parseArgs(['-k', 'k', '--', 'status'], env);
+  t.equal(run.kind, 'run', '`-k k -- status` runs a command named status');
+  if (run.kind === 'run') {
+    t.same(run.options.command, { file: 'status', args: [], shell: false });
+    t.equal(run.options.shared, false);
+    t.equal(run.options.limit, undefined);
+    t.equal(run.options.fencingToken, false);
+    t.equal(run.options.logFormat, 'text');
+  }
+  const shaped = parseArgs(['-k', 'k', '-n', '3', '--fencing-token', '--log-format', 'json', '--', 'x'], env);
+  t.ok(shaped.kind === 'run' && shaped.options.limit === 3 && shaped.options.fencingToken && shaped.options.logFormat === 'json');
+  const status = parseArgs(['status', '--key', 'k', '--json'], env);
+  t.ok(status.kind === 'status' && status.options.key === 'k' && status.options.json);
+  const key = parseArgs(['key', 'k', '--limit', '2'], env);
+  t.ok(key.kind === 'key' && key.options.key === 'k' && key.options.limit === 2);
+  t.equal(requestedLogFormat(['--log-format', 'json', '-k', 'k', '--', 'x', '--log-format', 'text']), 'json', 'only options before -- count');
+  t.equal(requestedLogFormat(['--log-format=json']), 'json');
+  t.equal(requestedLogFormat(['-k', 'k']), 'text');
 });
