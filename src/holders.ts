@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { formatDuration } from './duration.js';
 import { FENCING_TABLE } from './fencing.js';
-import { MAX_LIMIT, lockIdForKey, lockIdHalves } from './lock-id.js';
+import { MAX_LIMIT, bigintLockId, lockIdForKey, lockIdHalves } from './lock-id.js';
 import { HELD_SINCE_COMMENT } from './lock-sql.js';
 import { intLiteral } from './sql-int.js';
 
@@ -168,11 +168,6 @@ function parseHeldSince(query: string | null): string | null {
   const text = end < 0 ? '' : query.slice(HELD_SINCE_COMMENT.length, end);
   const time = Date.parse(text);
   return /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(text) && Number.isFinite(time) ? new Date(time).toISOString() : null;
-}
-
-/** The signed 64-bit id of a bigint advisory lock from its pg_locks halves (the inverse of lockIdHalves). */
-export function bigintLockId(classid: string, objid: string): bigint {
-  return BigInt.asIntN(64, (BigInt(classid) << 32n) | BigInt(objid));
 }
 
 // pg_advisory_lock(int, int) keys show as oids: print them as the int4s the caller passed.

@@ -37,6 +37,11 @@ export function lockIdSql(key: string): string {
   return `('x' || left(encode(sha256(convert_to(${literal}, 'UTF8')), 'hex'), 16))::bit(64)::bigint`;
 }
 
+/** The signed 64-bit id of a bigint advisory lock from its pg_locks halves (the inverse of lockIdHalves). */
+export function bigintLockId(classid: string, objid: string): bigint {
+  return BigInt.asIntN(64, (BigInt(classid) << 32n) | BigInt(objid));
+}
+
 /** The most holders --limit allows: each slot is one more lock id to try. */
 export const MAX_LIMIT = 1000;
 

@@ -32,13 +32,18 @@ export async function takeLock(sql: ReservedSql, request: LockRequest): Promise<
 
 /** The SQL call that tries the lock without waiting, for use inside a larger statement. */
 export function tryLockCall(id: bigint, shared: boolean): string {
-  return `pg_try_advisory_lock${shared ? '_shared' : ''}(${intLiteral(id)}::bigint)`;
+  return lockCall('pg_try_advisory_lock', id, shared);
+}
+
+/** `pg_advisory_lock(id)` and its kin, session level, for one bigint id, shared or not. */
+export function lockCall(fn: 'pg_try_advisory_lock' | 'pg_advisory_lock' | 'pg_advisory_unlock', id: bigint, shared = false): string {
+  return `${fn}${shared ? '_shared' : ''}(${intLiteral(id)}::bigint)`;
 }
 
 // A server-side wait: the backend is granted the lock the moment it is released. A time limit
 // is lock_timeout set with is_local, so it lasts for this one statement only.
 async function waitForLock(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
-  const lock = `pg_advisory_lock${request.shared ? '_shared' : ''}(${intLiteral(request.id)}::bigint)`;
+  const lock = lockCall('pg_advisory_lock', request.id, request.shared);
   const limit = intLiteral(Math.ceil(request.timeoutMs ?? 0));
   const query = sql.unsafe<{ pid: number }[]>(`select ${lock}, pg_backend_pid() as pid from (select set_config('lock_timeout', '${limit}', true)) s`);
   const cancel = () => void query.cancel();
@@ -61,7 +66,7 @@ export const HELD_SINCE_COMMENT = '/* pglock held-since ';
 
 /** Release the lock; false when this session did not hold it. */
 export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean): Promise<boolean> {
-  const [row] = await sql.unsafe<{ released: boolean }[]>(`select pg_advisory_unlock${shared ? '_shared' : ''}(${intLiteral(id)}::bigint) as released`);
+  const [row] = await sql.unsafe<{ released: boolean }[]>(`select ${lockCall('pg_advisory_unlock', id, shared)} as released`);
   return row?.released === true;
 }
 

@@ -1,7 +1,6 @@
 import type { ReservedSql, Session } from './connect.js';
 import { LockWaitAbortedError } from './errors.js';
-import { releaseLock, takeLock } from './lock-sql.js';
-import { intLiteral } from './sql-int.js';
+import { releaseLock, takeLock, tryLockCall } from './lock-sql.js';
 
 // --limit n: a counting semaphore made of n advisory locks, the slots (ids in lock-id.ts:
 // slotIds). A holder holds any one slot. PostgreSQL can only wait for one lock per session, so a
@@ -51,7 +50,7 @@ export async function takeSlot(first: Session, plan: SlotPlan): Promise<SlotGran
 // One statement tries the slots in order and stops at the first it gets (CASE evaluates its
 // conditions only as far as needed), so it never holds two.
 async function trySlots(sql: ReservedSql, ids: bigint[]): Promise<{ slot: number; pid: number | undefined }> {
-  const branches = ids.map((id, slot) => `when pg_try_advisory_lock(${intLiteral(id)}::bigint) then ${slot}`).join(' ');
+  const branches = ids.map((id, slot) => `when ${tryLockCall(id, false)} then ${slot}`).join(' ');
   const [row] = await sql.unsafe<{ slot: number; pid: number }[]>(`select case ${branches} else -1 end as slot, pg_backend_pid() as pid`);
   return { slot: row?.slot ?? -1, pid: row?.pid };
 }

@@ -199,6 +199,10 @@ t.test('pglock key: the id equals the SQL formula on the server, and the printed
     const busy = await runPglock(['-d', url, '-k', key, '--', 'true']);
     t.equal(busy.code, 75, 'the lock taken with the printed SQL is the one pglock takes');
     await session.unsafe(`select pg_advisory_unlock(${printed.lockId})`);
+    const byNumber = text.stdout.toString().split('\n').find((line) => line.includes('-- the same, by number'));
+    await session.unsafe(byNumber!);
+    t.equal((await runPglock(['-d', url, '-k', key, '--', 'true'])).code, 75, 'so does the by-number line');
+    await session.unsafe('select pg_advisory_unlock_all()');
     session.release();
   }
 });

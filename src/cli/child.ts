@@ -36,9 +36,9 @@ export interface StartChildOptions {
 }
 
 // The command runs with stdio inherited (stdin too) and no shell unless the spec is a -c line,
-// under the watchdog launcher (fd 3 is its lifeline to pglock). It is spawned with node's
-// child_process rather than execa: pglock needs one spawn with inherited stdio and one pipe, and
-// loading execa cost about 9 ms of every start (see the issue 4 note in CHANGELOG.md).
+// under the watchdog launcher (fd 3 is the watchdog's lifeline, fd 4 the go-ahead; see
+// watchdog.ts). It is spawned with node's child_process rather than execa: pglock needs one spawn
+// with inherited stdio and two pipes, and loading execa cost about 9 ms of every start.
 export function prepareChild(command: CommandSpec, options: StartChildOptions): PreparedChild {
   let launcher: Launcher | undefined = spawnLauncher(command, options);
   return {

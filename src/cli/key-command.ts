@@ -1,4 +1,5 @@
 import { lockIdForKey, lockIdHalves, lockIdSql, slotIds } from '../lock-id.js';
+import { lockCall } from '../lock-sql.js';
 import type { KeyOptions } from './options.js';
 
 // `pglock key <name>`: what pglock locks for a key, for people who lock the same thing from psql
@@ -27,11 +28,11 @@ export function printKey(options: KeyOptions, write: (text: string) => void = (t
     '',
     '-- the same lock from SQL (session level; pg_advisory_xact_lock for transaction level):',
     `select pg_advisory_lock(${expression});`,
-    `select pg_advisory_lock(${id});  -- the same, by number`,
+    `select ${lockCall('pg_advisory_lock', id)};  -- the same, by number`,
   ];
   if (slots) {
     lines.push('', `-- --limit ${options.limit}: slot i is the lock id + i; a holder holds any one of:`);
-    for (const [i, slot] of slots.entries()) lines.push(`select pg_try_advisory_lock(${slot});  -- slot ${i}`);
+    for (const [i, slot] of slots.entries()) lines.push(`select ${lockCall('pg_try_advisory_lock', slot)};  -- slot ${i}`);
   }
   write(`${lines.join('\n')}\n`);
   return 0;

@@ -1,8 +1,8 @@
-import { hostname } from 'node:os';
 import { describeConnectError, openSession } from '../connect.js';
 import { describeTarget } from '../connection-config.js';
 import { DatabaseUnavailableError } from '../errors.js';
 import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks } from '../holders.js';
+import { applicationName } from '../lock.js';
 import type { Logger } from './logger.js';
 import type { StatusOptions } from './options.js';
 
@@ -48,7 +48,7 @@ export interface StatusEntry {
 export async function showStatus(options: StatusOptions, log: Logger, write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
   const session = await openSession(options.connection, {
     connectTimeoutMs: options.connectTimeoutMs,
-    applicationName: `pglock-status@${hostname()}:${process.pid}`.slice(0, 63),
+    applicationName: applicationName('pglock-status'),
     heartbeatMs: 0,
   });
   let rows: AdvisoryLockRow[];
