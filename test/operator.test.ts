@@ -9,7 +9,7 @@ import { FIXTURES, runPglock, startPglock } from './helpers/run-pglock.js';
 import { maxConcurrency, maxOverlapMs, readSections } from './helpers/overlap.js';
 import { lockRows } from './helpers/locks.js';
 import { lockIdForKey, lockIdSql, slotIds } from '../src/lock-id.js';
-import { defaultApplicationName } from '../src/lock.js';
+import { applicationName, defaultApplicationName } from '../src/lock.js';
 
 const server = await startTestServer(t);
 const url = server.url;
@@ -145,6 +145,8 @@ t.test('application_name: the key is cut to fit 63 bytes, the host and pid never
   const hugeHost = defaultApplicationName('key', 'h'.repeat(80), 4194304);
   t.ok(hugeHost.length <= 63 && hugeHost.endsWith(':4194304') && hugeHost.startsWith('pglock:k@'), hugeHost);
   t.equal(defaultApplicationName('ключ', 'web-1', 1), 'pglock:????@web-1:1', 'non-ASCII becomes ?');
+  const status = applicationName('pglock-status', 'h'.repeat(80), 4194304);
+  t.ok(status.length <= 63 && status.startsWith('pglock-s') && status.endsWith(':4194304'), `the status session too: ${status}`);
 });
 
 t.test('--log-format json: every stderr line is one JSON object', async (t) => {
