@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The README's front door, tried where people really clone: a fresh clone of this repository's HEAD
+# in a private (0700) directory, `npm ci && npm run demo`, then a test file that starts its own
+# server. As root (the usual case in containers and CI runners, where the server must run as the
+# unprivileged postgres user), and, when this script runs as root, also as a non-root user in that
+# user's own private home directory.
+#   bash scripts/fresh-clone-test.sh
+set -euo pipefail
+repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
+work=$(mktemp -d /tmp/pglock-fresh-XXXXXX)
+user=pglock-fresh
+passed=0 failed=0
+cleanup() {
+  rm -rf "$work"
+  if [ -n "${home:-}" ]; then rm -rf "$home/clone"; fi
+}
+trap cleanup EXIT
+
+check() { # check <description> <command...>: run it, show its tail when it fails
+  local what=$1 log="$work/step.log"; shift
+  if "$@" >"$log" 2>&1; then
+    echo "fresh-clone: ok: $what"; passed=$((passed + 1))
+  else
+    echo "fresh-clone: FAILED: $what"; tail -n 25 "$log" | sed 's/^/    /'; failed=$((failed + 1))
+  fi
+}
+
+# try <dir> <as>: clone into <dir>/pglock, install, demo, one server-starting test file.
+try() {
+  local dir=$1 as=$2 run=()
+  [ "$as" = "$(id -un)" ] || run=(runuser -u "$as" --)
+  check "clone into $dir (mode $(stat -c %a "$dir")), owned by $as" bash -c "git clone -q '$repo' '$dir/pglock' && chown -R '$as:' '$dir/pglock'"
+  check "$as: npm ci" "${run[@]}" bash -c "cd '$dir/pglock' && npm ci --no-audit --no-fund --prefer-offline"
+  check "$as: npm run demo" "${run[@]}" bash -c "cd '$dir/pglock' && npm run demo | grep -q 'C exited 0'"
+  check "$as: a test file that starts its own server" "${run[@]}" bash -c "cd '$dir/pglock' && npx tap test/cli.test.ts"
+}
+
+mkdir -m 0700 "$work/private"
+try "$work/private" "$(id -un)"
+
+if [ "$(id -u)" = 0 ]; then
+  id -u "$user" >/dev/null 2>&1 || useradd --create-home --home-dir "/home/$user" --shell /bin/bash "$user"
+  home=$(getent passwd "$user" | cut -d: -f6)
+  rm -rf "${home:?}/clone" && chmod 0700 "$home"
+  runuser -u "$user" -- mkdir -m 0700 "$home/clone"
+  try "$home/clone" "$user"
+fi
+
+echo "fresh-clone: $passed passed, $failed failed"
+[ "$failed" = 0 ]
