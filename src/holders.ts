@@ -79,24 +79,24 @@ interface RawRow {
 }
 
 // Times come back as ISO text made by the server, whatever type parsers the client has.
-const iso = (expression: string) => `to_char((${expression}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const iso = (expression: string) => `pg_catalog.to_char((${expression}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 // Column names are single lower-case words, so a client with a column-name transform (such as
 // postgres.camel) returns them unchanged.
 const SELECT = `
   select l.objsubid, l.classid::text as classid, l.objid::text as objid, l.granted, l.mode, l.pid,
     a.pid is not null as hasactivity,
-    a.application_name as appname, host(a.client_addr) as clientaddr, a.usename::text as username, a.state,
-    left(a.query, 120) as queryhead,
+    a.application_name as appname, pg_catalog.host(a.client_addr) as clientaddr, a.usename::text as username, a.state,
+    pg_catalog.left(a.query, 120) as queryhead,
     a.query ~ 'pg_(try_)?advisory_lock|${FENCING_TABLE}' as lockstatement,
     ${iso('a.state_change')} as statechange,
     ${iso('a.query_start')} as querystart,
     ${iso('a.backend_start')} as backendstart,
-    ${iso("(to_jsonb(l) ->> 'waitstart')::timestamptz")} as waitstart
-  from pg_locks l
-  left join pg_stat_activity a on a.pid = l.pid
+    ${iso("(pg_catalog.to_jsonb(l) ->> 'waitstart')::pg_catalog.timestamptz")} as waitstart
+  from pg_catalog.pg_locks l
+  left join pg_catalog.pg_stat_activity a on a.pid = l.pid
   where l.locktype = 'advisory'
-    and l.database = (select oid from pg_database where datname = current_database())`;
+    and l.database = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())`;
 // pg_locks.waitstart exists from PostgreSQL 14 on; through to_jsonb the statement also runs on
 // older servers, where it is null.
 
@@ -112,7 +112,7 @@ export async function listAdvisoryLocks(sql: SqlClient, filter: AdvisoryLockFilt
     // id computed from them, so the condition is a plain equality on the columns.
     const pairs = filter.ids.map((id) => {
       const { classid, objid } = lockIdHalves(id);
-      return `(${intLiteral(BigInt(classid))}::oid, ${intLiteral(BigInt(objid))}::oid)`;
+      return `(${intLiteral(BigInt(classid))}::pg_catalog.oid, ${intLiteral(BigInt(objid))}::pg_catalog.oid)`;
     });
     where = ` and l.objsubid = 1 and (l.classid, l.objid) in (${pairs.join(', ')})`;
   }

@@ -3,7 +3,7 @@ export { acquireLock, withLock, Lock, type AcquireOptions } from './lock.js';
 export { lockIdForKey, parseLockId, lockIdSql, slotIds } from './lock-id.js';
 export { listAdvisoryLocks, describeHolder, type AdvisoryLockRow } from './holders.js';
 export { FENCING_TABLE } from './fencing.js';
-export { resolveConnectionConfig, describeTarget, type ConnectionConfig } from './connection-config.js';
+export { resolveConnectionConfig, describeTarget, type ConnectionConfig } from './connection/index.js';
 export {
   PglockError, UsageError, LockBusyError, LockTimeoutError, LockWaitAbortedError,
   DatabaseUnavailableError, LockLostError,

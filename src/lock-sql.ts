@@ -1,9 +1,12 @@
-import type { ReservedSql } from './connect.js';
+import type { ReservedSql } from './connection/index.js';
 import { lockIdHalves } from './lock-id.js';
 import { LockWaitAbortedError } from './errors.js';
 import { intLiteral } from './sql-int.js';
 
-// The advisory-lock statements pglock sends: one round trip each (see sql-int.ts).
+// The advisory-lock statements pglock sends: one round trip each (see sql-int.ts). Every function,
+// relation and operator is schema-qualified (pg_catalog), so that a role's search_path cannot
+// redirect a call; and every grant is proven from pg_locks in the statement that took it, so that
+// a server whose advisory-lock functions answer without locking cannot make pglock run the command.
 
 export interface LockRequest {
   id: bigint;
@@ -19,13 +22,17 @@ export interface LockRequest {
 export interface LockResult {
   granted: boolean;
   backendPid: number | undefined;
+  /** Granted, and pg_locks showed the lock granted to that backend in the same statement. */
+  proven: boolean;
 }
 
 /** Try or wait for the lock on this session. Not granted: busy, or the wait timed out. */
 export async function takeLock(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
   if (!request.wait || request.timeoutMs === 0) {
-    const [row] = await sql.unsafe<{ locked: boolean; pid: number }[]>(`select ${tryLockCall(request.id, request.shared)} as locked, pg_backend_pid() as pid`);
-    return { granted: row?.locked === true, backendPid: row?.pid };
+    const [row] = await sql.unsafe<{ locked: boolean; pid: number; proven: boolean }[]>(`
+      select s.locked, s.pid, s.locked and ${grantProof('s.pid', request.id, request.shared)} as proven
+      from (select ${tryLockCall(request.id, request.shared)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`);
+    return { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true };
   }
   return waitForLock(sql, request);
 }
@@ -37,7 +44,19 @@ export function tryLockCall(id: bigint, shared: boolean): string {
 
 /** `pg_advisory_lock(id)` and its kin, session level, for one bigint id, shared or not. */
 export function lockCall(fn: 'pg_try_advisory_lock' | 'pg_advisory_lock' | 'pg_advisory_unlock', id: bigint, shared = false): string {
-  return `${fn}${shared ? '_shared' : ''}(${intLiteral(id)}::bigint)`;
+  return `pg_catalog.${fn}${shared ? '_shared' : ''}(${intLiteral(id)}::pg_catalog.int8)`;
+}
+
+/**
+ * SQL that is true when pg_locks shows the advisory lock `id` granted to the backend `pidSql` (an
+ * expression of the outer query, which makes this a subquery run after the lock call of that row).
+ */
+export function grantProof(pidSql: string, id: bigint, shared: boolean): string {
+  const { classid, objid } = lockIdHalves(id);
+  const eq = 'operator(pg_catalog.=)';
+  return `exists (select from pg_catalog.pg_locks l
+      where l.locktype ${eq} 'advisory' and l.pid ${eq} ${pidSql} and l.classid ${eq} '${classid}'::pg_catalog.oid
+        and l.objid ${eq} '${objid}'::pg_catalog.oid and l.objsubid ${eq} 1 and l.mode ${eq} '${shared ? 'ShareLock' : 'ExclusiveLock'}' and l.granted)`;
 }
 
 // A server-side wait: the backend is granted the lock the moment it is released. A time limit
@@ -45,15 +64,18 @@ export function lockCall(fn: 'pg_try_advisory_lock' | 'pg_advisory_lock' | 'pg_a
 async function waitForLock(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
   const lock = lockCall('pg_advisory_lock', request.id, request.shared);
   const limit = intLiteral(Math.ceil(request.timeoutMs ?? 0));
-  const query = sql.unsafe<{ pid: number }[]>(`select ${lock}, pg_backend_pid() as pid from (select set_config('lock_timeout', '${limit}', true)) s`);
+  const query = sql.unsafe<{ pid: number; proven: boolean }[]>(`
+    select w.pid, ${grantProof('w.pid', request.id, request.shared)} as proven from (
+      select ${lock}, pg_catalog.pg_backend_pid() as pid from (select pg_catalog.set_config('lock_timeout', '${limit}', true)) s offset 0
+    ) w`);
   const cancel = () => void query.cancel();
   request.signal?.addEventListener('abort', cancel, { once: true });
   try {
     const [row] = await query;
-    return { granted: true, backendPid: row?.pid };
+    return { granted: true, backendPid: row?.pid, proven: row?.proven === true };
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === '55P03') return { granted: false, backendPid: undefined };
+    if (code === '55P03') return { granted: false, backendPid: undefined, proven: false };
     if (request.signal?.aborted) throw new LockWaitAbortedError('the wait for the lock was cancelled', { cause: error });
     throw error;
   } finally {
@@ -76,17 +98,11 @@ export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean)
  * backend pid differs and the check fails, which is the point.
  */
 export async function isLockHeld(sql: ReservedSql, id: bigint, shared: boolean, backendPid: number, heldSince?: Date): Promise<boolean> {
-  const { classid, objid } = lockIdHalves(id);
-  const mode = shared ? 'ShareLock' : 'ExclusiveLock';
   // pg_stat_activity shows an idle session's last statement: the comment tells `pglock status`
   // since when this session has held the lock (PostgreSQL itself does not record it).
   const since = heldSince === undefined ? '' : `${HELD_SINCE_COMMENT}${heldSince.toISOString()} */`;
   const [row] = await sql.unsafe<{ held: boolean }[]>(`${since}
-    select exists (
-      select 1 from pg_locks
-      where locktype = 'advisory' and pid = pg_backend_pid() and pid = ${intLiteral(backendPid)}
-        and classid = ${intLiteral(BigInt(classid))} and objid = ${intLiteral(BigInt(objid))} and objsubid = 1
-        and mode = '${mode}' and granted
-    ) as held`);
+    select s.pid operator(pg_catalog.=) ${intLiteral(backendPid)} and ${grantProof('s.pid', id, shared)} as held
+    from (select pg_catalog.pg_backend_pid() as pid) s`);
   return row?.held === true;
 }

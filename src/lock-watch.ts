@@ -1,4 +1,4 @@
-import type { Session } from './connect.js';
+import type { Session } from './connection/index.js';
 import { formatDuration } from './duration.js';
 import { isLockHeld } from './lock-sql.js';
 

@@ -1,6 +1,9 @@
 import { hostname } from 'node:os';
-import { type Session, type ReservedSql, describeConnectError, openSession, probeBackendPid } from './connect.js';
-import { type ConnectionConfig, type Env, pickDatabaseUrl, resolveConnectionConfig, describeTarget } from './connection-config.js';
+import {
+  type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, errorCode, openSession,
+  pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
+} from './connection/index.js';
+import { isRetryable } from './connection/errors.js';
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
 import { MAX_LIMIT, lockIdForKey, slotIds } from './lock-id.js';
@@ -42,7 +45,9 @@ export interface AcquireOptions {
   /** Called once if the lock is lost while held (connection closed, check failed). */
   onLost?: (error: LockLostError) => void;
   /** Called before each connection retry. */
-  onRetry?: (reason: string, delayMs: number) => void;
+  onRetry?: (reason: string, delayMs: number, attempt: number) => void;
+  /** Called when a waiter lost its connection before the grant and connects again. */
+  onReconnect?: (reason: string) => void;
 }
 
 /** A held advisory lock on its own dedicated connection. Release it, or `await using` it. */
@@ -152,76 +157,173 @@ interface HeldLock {
   fencingToken: bigint | undefined;
 }
 
+/** What one acquire asks for, resolved and checked before connecting. */
+interface LockRequest {
+  id: bigint;
+  key: string | undefined;
+  label: string;
+  config: ConnectionConfig;
+  shared: boolean;
+  limit: number;
+  wait: boolean;
+  timeoutMs: number | undefined;
+  /** With a timeout: when the wait ends (Date.now() scale). */
+  deadline: number | undefined;
+  heartbeatMs: number;
+  applicationName: string;
+  options: AcquireOptions;
+}
+
+/** A lock statement's outcome, on the session that ran it. */
+interface Grant {
+  session: Session;
+  granted: boolean;
+  backendPid: number | undefined;
+  proven: boolean;
+  slot?: number;
+}
+
 /**
- * Open a dedicated connection and take the advisory lock on it.
+ * Open a dedicated connection to a primary and take the advisory lock on it.
  * Rejects with LockBusyError when the lock is held elsewhere (fail fast, the default),
  * LockTimeoutError when `timeoutMs` runs out, DatabaseUnavailableError when it cannot connect.
+ *
+ * The steps: resolve → connect (to a primary) → take (try, wait, or a slot) → prove (the grant
+ * is in pg_locks, on this backend) → record (fencing token) → watch (the Lock). A waiter that
+ * loses its connection before the grant holds nothing: it reconnects and waits again.
  */
 export async function acquireLock(options: AcquireOptions): Promise<Lock> {
+  const request = resolveRequest(options);
+  for (;;) {
+    const first = await connect(request);
+    let grant: Grant | undefined;
+    try {
+      grant = await take(request, first);
+      if (!grant.granted) throw await notGranted(request, grant.session);
+      if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
+      await prove(request, grant);
+      const fencingToken = options.fencingToken ? await nextFencingToken(grant.session.sql, request.id) : undefined;
+      const heldId = grant.slot === undefined ? request.id : slotIds(request.id, request.limit)[grant.slot]!;
+      return new Lock(grant.session, { id: heldId, key: request.key, shared: request.shared, slot: grant.slot, fencingToken }, request.heartbeatMs, options.onLost);
+    } catch (error) {
+      await grant?.session.close(0);
+      await first.close(0);
+      if (error instanceof PglockError) throw error;
+      if (shouldReconnect(request, error)) {
+        options.onReconnect?.(`lost the connection to ${describeTarget(request.config, first.host)} while waiting (${describeConnectError(error)}); connecting again`);
+        continue;
+      }
+      throw new DatabaseUnavailableError(`lost the connection to ${describeTarget(request.config, first.host)} while taking the lock: ${describeConnectError(error)}`, { cause: error });
+    }
+  }
+}
+
+function resolveRequest(options: AcquireOptions): LockRequest {
   const { id, key } = resolveLockId(options);
-  const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, options.env ?? process.env), options.env ?? process.env);
-  const heartbeatMs = options.heartbeatMs ?? 5000;
+  const env = options.env ?? process.env;
+  const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, env), env);
   const shared = options.shared ?? false;
   const limit = options.limit ?? 1;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new UsageError(`limit must be a whole number from 1 to ${MAX_LIMIT}, got ${limit}`);
   if (limit > 1 && shared) throw new UsageError('a limit and a shared lock cannot be combined');
-  const applicationName = options.applicationName ?? defaultApplicationName(key ?? String(id));
-  const wait = options.wait === true || (options.timeoutMs !== undefined && options.timeoutMs > 0);
-  const label = key === undefined ? `id ${id}` : `'${key}' (id ${id})`;
-  const open = (tryLock?: { id: bigint; shared: boolean }) => openSession(config, {
-    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-    applicationName,
-    heartbeatMs,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
-    ...(tryLock ? { tryLock } : {}),
-  });
-  // Not waiting for a plain lock: try it in the session setup statement itself.
-  const first = await open(wait || limit > 1 ? undefined : { id, shared });
-  let session = first;
+  const timeoutMs = options.timeoutMs;
+  return {
+    id, key, config, shared, limit, timeoutMs,
+    label: key === undefined ? `id ${id}` : `'${key}' (id ${id})`,
+    wait: options.wait === true || (timeoutMs !== undefined && timeoutMs > 0),
+    deadline: timeoutMs !== undefined && timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
+    heartbeatMs: options.heartbeatMs ?? 5000,
+    applicationName: options.applicationName ?? defaultApplicationName(key ?? String(id)),
+    options,
+  };
+}
+
+// A session on a primary. Not waiting for a plain lock: the session setup statement tries the lock
+// too. A waiter keeps trying for a connection slot until its own deadline (the queue drains).
+async function connect(request: LockRequest, tryLock = !request.wait && request.limit === 1): Promise<Session> {
+  const { options } = request;
   try {
-    let grant: { granted: boolean; backendPid: number | undefined; slot?: number; session?: Session };
-    if (limit > 1) {
-      const slot = await takeSlot(first, {
-        ids: slotIds(id, limit), gateId: BigInt.asIntN(64, id - 1n), wait, openSession: () => open(),
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      grant = slot ? { granted: true, ...slot } : { granted: false, backendPid: undefined };
-      if (slot && slot.session !== first) {
-        session = slot.session;
-        await first.close(0);
-      }
-    } else if (first.tryLockGranted !== undefined) {
-      grant = { granted: first.tryLockGranted, backendPid: first.backendPid };
-    } else {
-      grant = await takeLock(first.sql, {
-        id, shared, wait,
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-    }
-    if (!grant.granted) {
-      const holders = await findHolders(session, limit > 1 ? slotIds(id, limit) : [id]);
-      const by = holders.length > 0 ? holders.join('; ') : 'another session';
-      if (wait && options.timeoutMs) throw new LockTimeoutError(`timed out after ${formatDuration(options.timeoutMs)} waiting for the lock ${label}, held by ${by}`, { holders });
-      const what = limit > 1 ? `all ${limit} slots of the lock ${label} are taken, by` : `the lock ${label} is held by`;
-      throw new LockBusyError(`${what} ${by}`, { holders });
-    }
-    if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
-    const heldId = grant.slot === undefined ? id : slotIds(id, limit)[grant.slot]!;
-    // Connected straight to PostgreSQL (the startup's BackendKeyData names the very backend that
-    // granted the lock), every statement runs on that backend: the grant is the proof. Through
-    // anything else, prove it from a second statement.
-    if (session.proxied || grant.backendPid !== session.backendPid) await verifyOwnership(session, heldId, shared, config, applicationName);
-    const fencingToken = options.fencingToken ? await nextFencingToken(session.sql, id) : undefined;
-    return new Lock(session, { id: heldId, key, shared, slot: grant.slot, fencingToken }, heartbeatMs, options.onLost);
+    return await openSession(request.config, {
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      applicationName: request.applicationName,
+      heartbeatMs: request.heartbeatMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      ...(tryLock ? { tryLock: { id: request.id, shared: request.shared } } : {}),
+      ...(request.wait ? { slotDeadline: request.deadline ?? Number.POSITIVE_INFINITY } : {}),
+    });
   } catch (error) {
-    await session.close(0);
-    if (session !== first) await first.close(0);
-    if (error instanceof PglockError) throw error;
-    throw new DatabaseUnavailableError(`lost the connection to ${describeTarget(config)} while taking the lock: ${describeConnectError(error)}`, { cause: error });
+    if (request.wait && request.timeoutMs && error instanceof PglockError && error.code === 'ETOOMANY') {
+      throw new LockTimeoutError(`timed out after ${formatDuration(request.timeoutMs)} waiting for the lock ${request.label}: ${error.message}`, { cause: error });
+    }
+    throw error;
   }
+}
+
+// Try, wait, or take a slot. A slot may be granted on another session than the first.
+async function take(request: LockRequest, first: Session): Promise<Grant> {
+  const { options } = request;
+  if (request.limit > 1) {
+    const slot = await takeSlot(first, {
+      ids: slotIds(request.id, request.limit), gateId: BigInt.asIntN(64, request.id - 1n), wait: request.wait,
+      openSession: () => connect(request, false),
+      ...remaining(request),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (!slot) return { session: first, granted: false, backendPid: undefined, proven: false };
+    if (slot.session !== first) await first.close(0);
+    return { ...slot, granted: true };
+  }
+  if (first.tryLockGranted !== undefined) {
+    return { session: first, granted: first.tryLockGranted, backendPid: first.backendPid, proven: first.tryLockProven === true };
+  }
+  const result = await takeLock(first.sql, {
+    id: request.id, shared: request.shared, wait: request.wait,
+    ...remaining(request),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { session: first, ...result };
+}
+
+function remaining(request: LockRequest): { timeoutMs?: number } {
+  return request.deadline === undefined ? {} : { timeoutMs: Math.max(1, request.deadline - Date.now()) };
+}
+
+async function notGranted(request: LockRequest, session: Session): Promise<LockBusyError> {
+  const ids = request.limit > 1 ? slotIds(request.id, request.limit) : [request.id];
+  const holders = await findHolders(session, ids);
+  const by = holders.length > 0 ? holders.join('; ') : 'another session';
+  if (request.wait && request.timeoutMs) {
+    return new LockTimeoutError(`timed out after ${formatDuration(request.timeoutMs)} waiting for the lock ${request.label}, held by ${by}`, { holders });
+  }
+  const what = request.limit > 1 ? `all ${request.limit} slots of the lock ${request.label} are taken, by` : `the lock ${request.label} is held by`;
+  return new LockBusyError(`${what} ${by}`, { holders });
+}
+
+// The grant must show in pg_locks for the backend that took it, in the same statement: a server
+// whose advisory-lock functions say yes without locking would otherwise make pglock lie. And
+// through anything but a direct connection (the startup's BackendKeyData names the very backend
+// that granted the lock), prove that later statements still reach that backend.
+async function prove(request: LockRequest, grant: Grant): Promise<void> {
+  const { session } = grant;
+  if (!grant.proven) {
+    throw new DatabaseUnavailableError(
+      `${describeTarget(request.config, session.host)} said the advisory lock ${request.label} was granted, but pg_locks does not show it ` +
+        'held by this session: this server does not implement PostgreSQL advisory locks, and pglock cannot prove it holds the lock',
+      { code: 'ENOADVISORY' },
+    );
+  }
+  if (!session.proxied && grant.backendPid === session.backendPid) return;
+  const heldId = grant.slot === undefined ? request.id : slotIds(request.id, request.limit)[grant.slot]!;
+  await verifyOwnership(session, heldId, request.shared, request.config, request.applicationName);
+}
+
+// A waiter that loses its connection before the grant holds nothing anywhere: it may reconnect
+// (to whichever host is the primary now) and queue again, while its own deadline allows.
+function shouldReconnect(request: LockRequest, error: unknown): boolean {
+  if (!request.wait || request.options.signal?.aborted) return false;
+  if (request.deadline !== undefined && Date.now() >= request.deadline) return false;
+  return isRetryable(error) && errorCode(error) !== 'ESTANDBY';
 }
 
 // Who holds the lock, for the "busy" message: best effort, since the session may be gone.
@@ -251,7 +353,7 @@ export async function withLock<T>(options: AcquireOptions, fn: (lock: Lock) => P
 async function verifyOwnership(session: Session, id: bigint, shared: boolean, config: ConnectionConfig, applicationName: string): Promise<void> {
   const heldHere = await isLockHeld(session.sql, id, shared, session.backendPid);
   if (heldHere && !session.proxied) return;
-  if (heldHere && (await probeBackendPid(config, applicationName)) !== session.backendPid) return;
+  if (heldHere && (await probeBackendPid(config, session.host, applicationName)) !== session.backendPid) return;
   await releaseLock(session.sql, id, shared).catch(() => false);
   throw new DatabaseUnavailableError(
     `the lock was granted, but ${describeTarget(config)} does not keep pglock on one server session: ` +

@@ -1,6 +1,6 @@
-import type { ReservedSql, Session } from './connect.js';
+import type { ReservedSql, Session } from './connection/index.js';
 import { LockWaitAbortedError } from './errors.js';
-import { releaseLock, takeLock, tryLockCall } from './lock-sql.js';
+import { grantProof, releaseLock, takeLock, tryLockCall } from './lock-sql.js';
 
 // --limit n: a counting semaphore made of n advisory locks, the slots (ids in lock-id.ts:
 // slotIds). A holder holds any one slot. PostgreSQL can only wait for one lock per session, so a
@@ -28,19 +28,21 @@ export interface SlotGrant {
   slot: number;
   /** pid of the backend whose statement was granted the slot. */
   backendPid: number | undefined;
+  /** pg_locks showed the grant on that backend, in the same statement. */
+  proven: boolean;
 }
 
 /** Take a free slot with `first`, or wait for one; undefined when none was free (or in time). */
 export async function takeSlot(first: Session, plan: SlotPlan): Promise<SlotGrant | undefined> {
   const free = await trySlots(first.sql, plan.ids);
-  if (free.slot >= 0 || !plan.wait) return free.slot >= 0 ? { session: first, slot: free.slot, backendPid: free.pid } : undefined;
+  if (free.slot >= 0 || !plan.wait) return free.slot >= 0 ? { session: first, ...free } : undefined;
   const deadline = plan.timeoutMs === undefined ? undefined : Date.now() + plan.timeoutMs;
   const gate = await takeLock(first.sql, { id: plan.gateId, shared: false, wait: true, ...remaining(deadline), ...(plan.signal ? { signal: plan.signal } : {}) });
   if (!gate.granted) return undefined;
   try {
     // Slots may have freed while we queued: one statement tries them all again.
     const again = await trySlots(first.sql, plan.ids);
-    if (again.slot >= 0) return { session: first, slot: again.slot, backendPid: again.pid };
+    if (again.slot >= 0) return { session: first, ...again };
     return await waitForAnySlot(first, plan, deadline);
   } finally {
     if (!first.isClosed()) await releaseLock(first.sql, plan.gateId, false).catch(() => false);
@@ -48,11 +50,14 @@ export async function takeSlot(first: Session, plan: SlotPlan): Promise<SlotGran
 }
 
 // One statement tries the slots in order and stops at the first it gets (CASE evaluates its
-// conditions only as far as needed), so it never holds two.
-async function trySlots(sql: ReservedSql, ids: bigint[]): Promise<{ slot: number; pid: number | undefined }> {
+// conditions only as far as needed), so it never holds two; the outer query proves the slot taken.
+async function trySlots(sql: ReservedSql, ids: bigint[]): Promise<{ slot: number; backendPid: number | undefined; proven: boolean }> {
   const branches = ids.map((id, slot) => `when ${tryLockCall(id, false)} then ${slot}`).join(' ');
-  const [row] = await sql.unsafe<{ slot: number; pid: number }[]>(`select case ${branches} else -1 end as slot, pg_backend_pid() as pid`);
-  return { slot: row?.slot ?? -1, pid: row?.pid };
+  const proofs = ids.map((id, slot) => `when ${slot} then ${grantProof('s.pid', id, false)}`).join(' ');
+  const [row] = await sql.unsafe<{ slot: number; pid: number; proven: boolean }[]>(`
+    select s.slot, s.pid, case s.slot ${proofs} else false end as proven
+    from (select case ${branches} else -1 end as slot, pg_catalog.pg_backend_pid() as pid offset 0) s`);
+  return { slot: row?.slot ?? -1, backendPid: row?.pid, proven: row?.proven === true };
 }
 
 // Wait on slot 0 with the first session and on every other slot with a session of its own. The
@@ -71,8 +76,8 @@ async function waitForAnySlot(first: Session, plan: SlotPlan, deadline: number |
   plan.signal?.addEventListener('abort', onAbort, { once: true });
   const waits = sessions.map((session, slot) =>
     takeLock(session.sql, { id: plan.ids[slot]!, shared: false, wait: true, ...remaining(deadline), signal: stop.signal }).then(
-      (result) => ({ slot, granted: result.granted, pid: result.backendPid, error: undefined as unknown }),
-      (error: unknown) => ({ slot, granted: false, pid: undefined, error }),
+      (result) => ({ slot, granted: result.granted, pid: result.backendPid, proven: result.proven, error: undefined as unknown }),
+      (error: unknown) => ({ slot, granted: false, pid: undefined, proven: false, error }),
     ),
   );
   try {
@@ -85,7 +90,7 @@ async function waitForAnySlot(first: Session, plan: SlotPlan, deadline: number |
       if (outcome.granted) await releaseLock(session.sql, plan.ids[outcome.slot]!, false).catch(() => false);
       if (session !== first) await session.close(0);
     }));
-    if (winner) return { session: sessions[winner.slot]!, slot: winner.slot, backendPid: winner.pid };
+    if (winner) return { session: sessions[winner.slot]!, slot: winner.slot, backendPid: winner.pid, proven: winner.proven };
     if (plan.signal?.aborted) throw new LockWaitAbortedError('the wait for a slot was cancelled');
     const failure = outcomes.find((outcome) => outcome.error !== undefined && !(outcome.error instanceof LockWaitAbortedError));
     if (failure) throw failure.error;

@@ -93,11 +93,13 @@ t.test('--fencing-token: strictly increasing over successive holders and concurr
   t.same(results.map((r) => r.code), Array(8).fill(0), 'every contender ran');
   const lines = readFileSync(log, 'utf8').trim().split('\n').map((line) => line.split(' '));
   const tokens = lines.map(([, token]) => Number(token));
-  t.same(tokens.slice(0, 3), [1, 2, 3], 'successive holders got 1, 2, 3');
+  // Timeline 1 (a fresh server) × 2^32, plus a counter.
+  const base = 2 ** 32;
+  t.same(tokens.slice(0, 3), [base + 1, base + 2, base + 3], 'successive holders got timeline×2³² + 1, 2, 3');
   t.equal(tokens.length, 11, 'every child got a token');
   t.ok(tokens.every((token, i) => i === 0 || token > tokens[i - 1]!), `tokens grow in the order the children started: ${tokens.join(' ')}`);
   const other = await runPglock(['-d', url, '-k', uniqueKey('fencing-other'), '--fencing-token', '--', 'sh', '-c', 'echo $PGLOCK_FENCING_TOKEN']);
-  t.equal(other.stdout.toString(), '1\n', 'another key counts on its own');
+  t.equal(other.stdout.toString(), `${base + 1}\n`, 'another key counts on its own');
   const plain = await runPglock(['-d', url, '-k', key, '--', 'sh', '-c', 'echo "[$PGLOCK_FENCING_TOKEN]"']);
   t.equal(plain.stdout.toString(), '[]\n', 'without the flag the child gets no token');
 });
@@ -219,8 +221,8 @@ t.test('--fencing-token for a role that may not create or write the token table:
   const result = await runPglock(['-d', target, '-k', uniqueKey('fencing-denied'), '--fencing-token', '--', 'echo', 'must not run']);
   t.equal(result.code, 69);
   t.equal(result.stdout.toString(), '', 'the command did not run');
-  t.match(result.stderr, /--fencing-token needs the table pglock_fencing_tokens/);
-  t.match(result.stderr, /create table if not exists pglock_fencing_tokens/);
+  t.match(result.stderr, /--fencing-token needs the table public\.pglock_fencing_tokens/);
+  t.match(result.stderr, /create table if not exists public\.pglock_fencing_tokens/);
   t.notMatch(result.stderr, /reader-pw/, 'no password in the message');
   t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
 });

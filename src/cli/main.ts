@@ -1,4 +1,4 @@
-import { passwordsIn } from '../connection-config.js';
+import { passwordsIn } from '../connection/index.js';
 import { PglockError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { printKey } from './key-command.js';

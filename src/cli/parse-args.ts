@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connection-config.js';
+import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';

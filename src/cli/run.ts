@@ -1,6 +1,6 @@
 import { isatty } from 'node:tty';
 import { type Lock, acquireLock } from '../lock.js';
-import { describeTarget } from '../connection-config.js';
+import { describeTarget } from '../connection/index.js';
 import { formatDuration } from '../duration.js';
 import { LockBusyError, LockWaitAbortedError } from '../errors.js';
 import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
@@ -74,6 +74,7 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
 }
 
 async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): Promise<Lock | undefined> {
+  let slotTries = 0;
   try {
     log.info(`connecting to ${describeTarget(options.connection)}`);
     const lock = await acquireLock({
@@ -87,8 +88,14 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): 
       connectTimeoutMs: options.connectTimeoutMs,
       heartbeatMs: options.heartbeatMs,
       signal,
-      onRetry: (reason, delayMs) => log.info(`cannot connect yet (${reason}); retrying in ${formatDuration(delayMs)}`),
+      onRetry: (reason, delayMs, attempt) => {
+        if (/no free connection slot/.test(reason)) slotTries = attempt;
+        const what = slotTries === attempt ? 'waiting for a connection slot' : 'cannot connect yet';
+        log.info(`${what} (${reason}); try ${attempt} failed, retrying in ${formatDuration(delayMs)}`);
+      },
+      onReconnect: (reason) => log.warn(reason),
     });
+    if (slotTries > 0) log.info(`got a connection slot after ${slotTries + 1} tries`);
     return lock;
   } catch (error) {
     if (error instanceof LockWaitAbortedError && signal.aborted) return undefined;

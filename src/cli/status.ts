@@ -1,5 +1,5 @@
-import { describeConnectError, openSession } from '../connect.js';
-import { describeTarget } from '../connection-config.js';
+import { describeConnectError, openSession } from '../connection/index.js';
+import { describeTarget } from '../connection/index.js';
 import { DatabaseUnavailableError } from '../errors.js';
 import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks } from '../holders.js';
 import { applicationName } from '../lock.js';
@@ -50,12 +50,17 @@ export async function showStatus(options: StatusOptions, log: Logger, write: (te
     connectTimeoutMs: options.connectTimeoutMs,
     applicationName: applicationName('pglock-status'),
     heartbeatMs: 0,
+    allowStandby: true,
   });
+  if (session.standby) {
+    log.warn(`${describeTarget(options.connection, session.host)} is a standby (in recovery): the locks listed are this server's own, ` +
+      'not the primary\'s (advisory locks are not replicated); pglock never locks on a standby');
+  }
   let rows: AdvisoryLockRow[];
   try {
     rows = await listAdvisoryLocks(session.sql);
   } catch (error) {
-    throw new DatabaseUnavailableError(`cannot list the advisory locks at ${describeTarget(options.connection)}: ${describeConnectError(error)}`, { cause: error });
+    throw new DatabaseUnavailableError(`cannot list the advisory locks at ${describeTarget(options.connection, session.host)}: ${describeConnectError(error)}`, { cause: error });
   } finally {
     await session.close().catch(() => undefined);
   }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { describeTarget, passwordsIn, pickDatabaseUrl, resolveConnectionConfig } from '../../src/connection-config.js';
+import { describeTarget, passwordsIn, pickDatabaseUrl, resolveConnectionConfig } from '../../src/connection/index.js';
 
 t.test('URL precedence: flag, PGLOCK_DATABASE_URL, DATABASE_URL, then libpq variables', async (t) => {
   const env = { PGLOCK_DATABASE_URL: 'postgres://a@h1/d', DATABASE_URL: 'postgres://b@h2/d' };

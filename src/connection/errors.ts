@@ -1,0 +1,119 @@
+import { DatabaseUnavailableError } from '../errors.js';
+import { formatDuration } from '../duration.js';
+import { type ConnectionConfig, type HostSpec, describeHost, describeTarget } from './config.js';
+
+// How connection failures are classified and told: which are worth another try, which mean the
+// server has no free connection slot, and one line for the user that never holds a password.
+
+const RETRYABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND',
+  'EAI_AGAIN', 'ENOENT', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '53300', '53400', '08000', '08001', '08004', '08006',
+  // pglock's own: the server is a standby (in a failover, it may be promoted in a moment).
+  'ESTANDBY',
+]);
+
+export function isRetryable(error: unknown): boolean {
+  return RETRYABLE.has(errorCode(error));
+}
+
+/**
+ * The server has no connection slot free for us: "too many clients already", "too many
+ * connections for role", "remaining connection slots are reserved" (53300), or a configured
+ * limit (53400). A waiter keeps trying until its own deadline: slots free up as the queue drains.
+ */
+export function isOutOfSlots(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === '53300' || code === '53400';
+}
+
+const NETWORK_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  CONNECT_TIMEOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ENOENT: 'no such socket',
+  CONNECTION_CLOSED: 'connection closed by the server',
+  CONNECTION_ENDED: 'connection ended',
+  CONNECTION_DESTROYED: 'connection closed',
+  ESTANDBY: 'a standby (in recovery)',
+};
+
+/** One line saying why a connection failed: the server's message, or the network error. */
+export function describeConnectError(error: unknown): string {
+  const code = errorCode(error);
+  if (NETWORK_TEXT[code]) return code === 'ESTANDBY' ? NETWORK_TEXT[code] : `${NETWORK_TEXT[code]} (${code})`;
+  const message = error instanceof Error ? firstLine(error.message) : String(error);
+  const slots = isOutOfSlots(error) ? 'no free connection slot: ' : '';
+  return code ? `${slots}${message} (${code})` : message;
+}
+
+/** What happened at each host of one round of attempts. */
+export interface HostFailure {
+  spec: HostSpec;
+  error: unknown;
+}
+
+export function standbyError(config: ConnectionConfig, spec: HostSpec): DatabaseUnavailableError {
+  return new DatabaseUnavailableError(
+    `${describeTarget(config, spec)} is a standby (in recovery): advisory locks are not replicated, so a lock taken there ` +
+      'would exclude no one on the primary; point pglock at the primary (the writer endpoint), or list every host so it can find the primary',
+    { code: 'ESTANDBY' },
+  );
+}
+
+/** The final error after the connect deadline: one host's cause, or each host and what it was. */
+export function unavailableError(config: ConnectionConfig, failures: HostFailure[], timeoutMs: number, retried: boolean): DatabaseUnavailableError {
+  const within = retried ? ` within ${formatDuration(timeoutMs)}` : '';
+  if (failures.length === 1) {
+    const { spec, error } = failures[0]!;
+    if (errorCode(error) === 'ESTANDBY') return standbyError(config, spec);
+    return singleHostError(config, spec, error, within);
+  }
+  const each = failures.map(({ spec, error }) => `${describeHost(spec)}: ${describeConnectError(error)}`).join('; ');
+  const allStandby = failures.every(({ error }) => errorCode(error) === 'ESTANDBY');
+  const why = allStandby ? ' (every host is a standby: pglock locks only on a primary)' : '';
+  const auth = failures.find(({ error }) => ['28P01', '28000'].includes(errorCode(error)));
+  return new DatabaseUnavailableError(`cannot connect to a primary of ${describeTarget(config)}${within}${why}: ${each}`, {
+    cause: failures.at(-1)?.error,
+    code: allStandby ? 'ESTANDBY' : auth && failures.every(({ error }) => !isRetryable(error)) ? 'EAUTH' : 'EUNAVAILABLE',
+  });
+}
+
+function singleHostError(config: ConnectionConfig, spec: HostSpec, error: unknown, within: string): DatabaseUnavailableError {
+  const target = describeTarget(config, spec);
+  const code = errorCode(error);
+  const reason = describeConnectError(error);
+  if (code === '28P01' || code === '28000') {
+    return new DatabaseUnavailableError(`authentication failed for ${target}: ${reason}`, { cause: error, code: 'EAUTH' });
+  }
+  if (code === '3D000') {
+    return new DatabaseUnavailableError(`database '${config.database}' does not exist at ${target}`, { cause: error, code: 'ENODATABASE' });
+  }
+  const slots = isOutOfSlots(error) ? '; running sessions are not affected' : '';
+  return new DatabaseUnavailableError(`cannot connect to ${target}${within}: ${reason}${tlsHint(config, code)}${slots}`, {
+    cause: error,
+    ...(isOutOfSlots(error) ? { code: 'ETOOMANY' } : {}),
+  });
+}
+
+// With sslmode require or verify-*, postgres.js starts TLS even after the server has answered that
+// it does not do TLS; the server then drops the connection, which shows only as a reset.
+function tlsHint(config: ConnectionConfig, code: string): string {
+  const tlsRequired = config.ssl !== false && config.ssl !== 'prefer';
+  const dropped = code === 'ECONNRESET' || code === 'CONNECTION_CLOSED' || code === 'EPIPE';
+  return tlsRequired && dropped ? '; the sslmode requires TLS: does the server accept TLS connections?' : '';
+}
+
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? '';
+}

@@ -1,0 +1,247 @@
+import postgres from 'postgres';
+import { LockWaitAbortedError } from '../errors.js';
+import { grantProof, tryLockCall } from '../lock-sql.js';
+import { intLiteral } from '../sql-int.js';
+import { type ConnectionConfig, type HostSpec, describeHost, hostsOf } from './config.js';
+import { type HostFailure, describeConnectError, errorCode, isOutOfSlots, isRetryable, unavailableError } from './errors.js';
+
+export type Client = postgres.Sql;
+export type ReservedSql = postgres.ReservedSql;
+
+/** One dedicated database session: the connection the lock lives on. */
+export interface Session {
+  readonly sql: ReservedSql;
+  /** The server this session is on. */
+  readonly host: HostSpec;
+  readonly backendPid: number;
+  readonly serverVersion: number;
+  /** True when the server is a standby (only with allowStandby; otherwise pglock refuses it). */
+  readonly standby: boolean;
+  /** True when something between pglock and PostgreSQL (e.g. PgBouncer) answered the startup. */
+  readonly proxied: boolean;
+  /** With `tryLock`: whether the session setup statement was granted the lock. */
+  readonly tryLockGranted: boolean | undefined;
+  /** With `tryLock`: whether pg_locks showed that grant on this very backend, in the same statement. */
+  readonly tryLockProven: boolean | undefined;
+  /** Rounds of connection attempts it took (1: the first try worked). */
+  readonly attempts: number;
+  /** Resolves once the connection has closed, for whatever reason. */
+  readonly closed: Promise<void>;
+  isClosed(): boolean;
+  /** Close the session; pending queries get up to `timeoutMs` to finish. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export interface OpenSessionOptions {
+  connectTimeoutMs: number;
+  applicationName: string;
+  /** Sets server-side keepalives and liveness checks so a vanished pglock is noticed quickly. */
+  heartbeatMs: number;
+  signal?: AbortSignal;
+  onRetry?: (reason: string, delayMs: number, attempt: number) => void;
+  /** Try the lock in the session setup statement itself, saving a round trip when not waiting. */
+  tryLock?: { id: bigint; shared: boolean };
+  /**
+   * For waiters: while the server has no free connection slot, keep trying until this time
+   * (Date.now() scale; Infinity: forever) rather than only for connectTimeoutMs.
+   */
+  slotDeadline?: number;
+  /**
+   * Accept a standby when no host is a primary (for `pglock status`); by default a standby is
+   * refused like an error.
+   */
+  allowStandby?: boolean;
+}
+
+// Open a dedicated session on a primary: try each host in order, as libpq does, and start over
+// with backoff while none is reachable and primary (a server starting up, a failover under way),
+// for up to connectTimeoutMs. The client has max: 1, no idle timeout and no max lifetime, and the
+// connection is reserved: postgres.js silently reconnects pool connections, which would drop a
+// session lock unnoticed.
+export async function openSession(config: ConnectionConfig, options: OpenSessionOptions): Promise<Session> {
+  const hosts = hostsOf(config);
+  const deadline = Date.now() + options.connectTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    const failures: HostFailure[] = [];
+    let standby: Session | undefined;
+    for (const spec of hosts) {
+      try {
+        const session = await connectOnce(config, spec, options, Math.max(deadline - Date.now(), 250), attempt);
+        if (!session.standby) {
+          await standby?.close(0);
+          return session;
+        }
+        if (options.allowStandby && !standby) standby = session;
+        else await session.close(0);
+        failures.push({ spec, error: { code: 'ESTANDBY' } });
+      } catch (error) {
+        if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled while connecting', { cause: error });
+        failures.push({ spec, error });
+      }
+    }
+    if (standby) return standby;
+    const until = retryUntil(failures, deadline, options.slotDeadline, hosts.length);
+    if (Date.now() >= until) throw unavailableError(config, failures, options.connectTimeoutMs, attempt > 1);
+    const backoff = Math.min(100 * 1.6 ** (attempt - 1), 2000) * (0.75 + Math.random() / 2);
+    const delay = Math.min(backoff, until - Date.now());
+    options.onRetry?.(describeFailures(failures), delay, attempt);
+    await sleep(delay, options.signal);
+    if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled while connecting');
+  }
+}
+
+// Until when a failed round is worth another: never for errors that another try cannot mend
+// (authentication, a missing database, a lone standby: that is a wrong address, not a failover);
+// the connect deadline for the rest; a waiter's own deadline when every host is out of slots.
+function retryUntil(failures: HostFailure[], deadline: number, slotDeadline: number | undefined, hostCount: number): number {
+  const lone = hostCount === 1 ? failures[0] : undefined;
+  if (!failures.some(({ error }) => isRetryable(error)) || errorCode(lone?.error) === 'ESTANDBY') return 0;
+  if (slotDeadline !== undefined && failures.every(({ error }) => isOutOfSlots(error))) return Math.max(deadline, slotDeadline);
+  return deadline;
+}
+
+function describeFailures(failures: HostFailure[]): string {
+  if (failures.length === 1) return describeConnectError(failures[0]!.error);
+  return failures.map(({ spec, error }) => `${describeHost(spec)}: ${describeConnectError(error)}`).join('; ');
+}
+
+async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: OpenSessionOptions, timeoutMs: number, attempts: number): Promise<Session> {
+  let established = false;
+  let closed = false;
+  let dropped = false;
+  let markClosed!: () => void;
+  const closedPromise = new Promise<void>((resolve) => (markClosed = resolve));
+  const client = postgres({
+    ...clientOptions(config, spec, options.applicationName, timeoutMs),
+    onclose: () => {
+      dropped = true;
+      if (!established || closed) return;
+      closed = true;
+      markClosed();
+    },
+  });
+  const abort = () => void client.end({ timeout: 0 });
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    // The first statement opens the connection through the pool, then reserve() takes that same
+    // connection (max: 1). postgres.js 3.4.9 hangs in reserve() on a never-opened connection when
+    // fetch_types is false, and fetching types would cost a round trip that pglock does not need.
+    const result = await prepareSession(client, options.heartbeatMs, options.tryLock);
+    const settings = result[0];
+    const sql = await client.reserve();
+    // reserve() would silently open a new connection if the first one had dropped in between.
+    if (dropped) throw Object.assign(new Error('the connection closed during session setup'), { code: 'CONNECTION_CLOSED' });
+    established = true;
+    return {
+      sql,
+      host: spec,
+      backendPid: settings?.pid ?? 0,
+      serverVersion: settings?.version ?? 0,
+      standby: settings?.standby === true,
+      attempts,
+      // PostgreSQL's BackendKeyData carries the backend pid; a pooler sends a key of its own.
+      proxied: result.state.pid !== settings?.pid,
+      tryLockGranted: options.tryLock ? settings?.locked === true : undefined,
+      tryLockProven: options.tryLock ? settings?.proven === true : undefined,
+      closed: closedPromise,
+      isClosed: () => closed,
+      close: async (closeTimeoutMs = 2000) => {
+        // A reserved connection keeps end() waiting until its timeout: hand it back first.
+        if (!closed) sql.release();
+        // end() sends Terminate at once, then waits for the server to close the socket.
+        await client.end({ timeout: closeTimeoutMs / 1000 });
+        if (!closed) {
+          closed = true;
+          markClosed();
+        }
+      },
+    };
+  } catch (error) {
+    await client.end({ timeout: 0 });
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+  }
+}
+
+// postgres.js options for a dedicated, never-recycled connection.
+function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName: string, timeoutMs: number): postgres.Options<{}> {
+  return {
+    // A host starting with '/' is a Unix socket directory: postgres.js then connects to
+    // <dir>/.s.PGSQL.<port>.
+    host: spec.host,
+    port: spec.port,
+    database: config.database,
+    username: config.user,
+    ...(config.password === undefined ? {} : { password: config.password }),
+    ssl: config.ssl as postgres.Options<{}>['ssl'],
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    connect_timeout: timeoutMs / 1000,
+    fetch_types: false,
+    onnotice: () => {},
+    // Only application_name goes in the startup packet: poolers such as PgBouncer reject others.
+    connection: { application_name: applicationName },
+  };
+}
+
+/**
+ * Through a pooler, ask a second, short-lived connection which backend it is given. A pool in
+ * transaction or statement mode hands our idle server connection to the next client (PgBouncer
+ * reuses server connections last-in first-out), so the probe lands on our own backend; a
+ * session-mode pool keeps it pinned to us, so the probe gets another one.
+ */
+export async function probeBackendPid(config: ConnectionConfig, spec: HostSpec, applicationName: string): Promise<number> {
+  const client = postgres({ ...clientOptions(config, spec, `${applicationName}:probe`.slice(0, 63), 5000), prepare: false });
+  try {
+    const [row] = await client<{ pid: number }[]>`select pg_catalog.pg_backend_pid() as pid`;
+    return row?.pid ?? 0;
+  } finally {
+    await client.end({ timeout: 1 });
+  }
+}
+
+// Per-session settings, in one statement. Role-level timeouts would kill an idle lock session or
+// a long wait, so they are switched off. Keepalives, tcp_user_timeout and (PG 14+)
+// client_connection_check_interval make the server drop a silent pglock within a few heartbeats.
+// The same statement says whether the server is a standby (pglock locks only on a primary). With
+// tryLock it also tries the lock (on a primary only), and proves the grant from pg_locks, so a run
+// that does not wait needs one round trip after the startup. Every function and relation is
+// schema-qualified: a role's search_path cannot put another pg_try_advisory_lock in front. The lock
+// call comes early in the text: pg_stat_activity keeps only the first 1 kB of a statement, and
+// `pglock status` looks for the call there (holders.ts).
+function prepareSession(sql: Client, heartbeatMs: number, tryLock?: { id: bigint; shared: boolean }) {
+  const beat = Math.ceil(heartbeatMs > 0 ? heartbeatMs : 5000);
+  const seconds = intLiteral(Math.max(1, Math.ceil(beat / 1000)));
+  const lock = tryLock === undefined ? 'null::pg_catalog.bool' : `case when pg_catalog.pg_is_in_recovery() then null else ${tryLockCall(tryLock.id, tryLock.shared)} end`;
+  const proof = tryLock === undefined ? 'null::pg_catalog.bool' : `s.locked and ${grantProof('s.pid', tryLock.id, tryLock.shared)}`;
+  const set = (name: string, value: string) => `pg_catalog.set_config('${name}', '${value}', false)`;
+  return sql.unsafe<{ pid: number; version: number; standby: boolean; locked: boolean | null; proven: boolean | null }[]>(`
+    select s.pid, s.version, s.standby, s.locked, ${proof} as proven from (
+      select ${lock} as locked, pg_catalog.pg_backend_pid() as pid, v.version, pg_catalog.pg_is_in_recovery() as standby,
+        ${set('statement_timeout', '0')},
+        ${set('lock_timeout', '0')},
+        ${set('idle_in_transaction_session_timeout', '0')},
+        case when v.version >= 140000 then ${set('idle_session_timeout', '0')} end,
+        ${set('tcp_keepalives_idle', seconds)},
+        ${set('tcp_keepalives_interval', seconds)},
+        ${set('tcp_keepalives_count', '2')},
+        case when v.version >= 120000 then ${set('tcp_user_timeout', intLiteral(beat * 2))} end,
+        case when v.version >= 140000 then ${set('client_connection_check_interval', intLiteral(beat))} end
+      from (select pg_catalog.current_setting('server_version_num')::pg_catalog.int4 as version) v
+      offset 0
+    ) s`);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
