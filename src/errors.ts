@@ -58,6 +58,16 @@ export class DatabaseUnavailableError extends PglockError {
   }
 }
 
+/**
+ * The server is a standby (in recovery). Advisory locks are not replicated: a lock taken there
+ * would exclude no one on the primary, so pglock never locks on a standby.
+ */
+export class StandbyError extends DatabaseUnavailableError {
+  constructor(message: string, options?: PglockErrorOptions) {
+    super(message, { ...options, code: 'ESTANDBY' });
+  }
+}
+
 /** pglock can no longer prove it holds the lock. */
 export class LockLostError extends PglockError {
   constructor(message: string, options?: PglockErrorOptions) {

@@ -6,6 +6,6 @@ export { FENCING_TABLE } from './fencing.js';
 export { resolveConnectionConfig, describeTarget, type ConnectionConfig } from './connection/index.js';
 export {
   PglockError, UsageError, LockBusyError, LockTimeoutError, LockWaitAbortedError,
-  DatabaseUnavailableError, LockLostError,
+  DatabaseUnavailableError, StandbyError, LockLostError,
 } from './errors.js';
 export { ExitCode } from './exit-codes.js';

@@ -1,4 +1,4 @@
-import { DatabaseUnavailableError } from '../errors.js';
+import { DatabaseUnavailableError, StandbyError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { type ConnectionConfig, type HostSpec, describeHost, describeTarget } from './config.js';
 
@@ -58,11 +58,10 @@ export interface HostFailure {
   error: unknown;
 }
 
-export function standbyError(config: ConnectionConfig, spec: HostSpec): DatabaseUnavailableError {
-  return new DatabaseUnavailableError(
+export function standbyError(config: ConnectionConfig, spec: HostSpec): StandbyError {
+  return new StandbyError(
     `${describeTarget(config, spec)} is a standby (in recovery): advisory locks are not replicated, so a lock taken there ` +
       'would exclude no one on the primary; point pglock at the primary (the writer endpoint), or list every host so it can find the primary',
-    { code: 'ESTANDBY' },
   );
 }
 
@@ -78,9 +77,11 @@ export function unavailableError(config: ConnectionConfig, failures: HostFailure
   const allStandby = failures.every(({ error }) => errorCode(error) === 'ESTANDBY');
   const why = allStandby ? ' (every host is a standby: pglock locks only on a primary)' : '';
   const auth = failures.find(({ error }) => ['28P01', '28000'].includes(errorCode(error)));
-  return new DatabaseUnavailableError(`cannot connect to a primary of ${describeTarget(config)}${within}${why}: ${each}`, {
+  const message = `cannot connect to a primary of ${describeTarget(config)}${within}${why}: ${each}`;
+  if (allStandby) return new StandbyError(message);
+  return new DatabaseUnavailableError(message, {
     cause: failures.at(-1)?.error,
-    code: allStandby ? 'ESTANDBY' : auth && failures.every(({ error }) => !isRetryable(error)) ? 'EAUTH' : 'EUNAVAILABLE',
+    code: auth && failures.every(({ error }) => !isRetryable(error)) ? 'EAUTH' : 'EUNAVAILABLE',
   });
 }
 

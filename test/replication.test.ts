@@ -1,0 +1,203 @@
+// Replicated PostgreSQL, for real: a primary and a streaming standby made from the same initdb (the
+// standby is a cold copy taken before the primary's first start), then failovers by stopping the
+// primary and promoting the standby. pglock must never lock on a standby, must follow the primary
+// through a multi-host URL, and must keep fencing tokens increasing even across a lossy failover.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { type Cluster, createCluster } from '../scripts/lib/throwaway-postgres.js';
+import { lockIdForKey, lockIdHalves } from '../src/lock-id.js';
+import { acquireLock } from '../src/index.js';
+import { FIXTURES, runPglock, startPglock } from './helpers/run-pglock.js';
+import { uniqueKey } from './helpers/server.js';
+import { maxOverlapMs, readSections } from './helpers/overlap.js';
+
+interface Pair {
+  primary: Cluster;
+  standby: Cluster;
+  /** Both hosts, primary first. */
+  url: string;
+  /** Both hosts, standby first. */
+  standbyFirstUrl: string;
+  standbyUrl: string;
+}
+
+async function startPair(label: string): Promise<Pair> {
+  const primary = await createCluster({ label: `${label}-primary`, settings: { wal_sender_timeout: '5s' } });
+  const standby = await primary.createStandby({ label: `${label}-standby` });
+  t.teardown(() => standby.close());
+  t.teardown(() => primary.close());
+  await primary.start();
+  await standby.start();
+  const auth = `${primary.user}:${primary.password}`;
+  return {
+    primary, standby,
+    url: `postgres://${auth}@127.0.0.1:${primary.port},127.0.0.1:${standby.port}/postgres`,
+    standbyFirstUrl: `postgres://${auth}@127.0.0.1:${standby.port},127.0.0.1:${primary.port}/postgres`,
+    standbyUrl: `postgres://${auth}@127.0.0.1:${standby.port}/postgres`,
+  };
+}
+
+const pair = await startPair('repl');
+
+t.test('a standby alone is refused: exit 69, the command never runs, one line that says why', async (t) => {
+  const result = await runPglock(['-d', pair.standbyUrl, '-k', uniqueKey('standby'), '--', 'echo', 'must not run']);
+  t.equal(result.code, 69);
+  t.equal(result.stdout.toString(), '', 'the command did not run');
+  t.match(result.stderr, new RegExp(`127\\.0\\.0\\.1:${pair.standby.port}/postgres is a standby \\(in recovery\\): advisory locks are not replicated`));
+  t.match(result.stderr, /point pglock at the primary/);
+  t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
+  t.notMatch(result.stderr, new RegExp(pair.primary.password), 'no password');
+  const waiting = await runPglock(['-d', pair.standbyUrl, '-k', uniqueKey('standby'), '--wait', '--', 'echo', 'must not run']);
+  t.equal(waiting.code, 69, 'a waiter is refused too: a lone standby is a wrong address, not a failover');
+});
+
+t.test('the library refuses a standby with code ESTANDBY', async (t) => {
+  await t.rejects(acquireLock({ url: pair.standbyUrl, key: uniqueKey('standby-lib') }), { name: 'StandbyError', code: 'ESTANDBY', exitCode: 69 });
+  const lock = await acquireLock({ url: pair.standbyFirstUrl, key: uniqueKey('standby-lib') });
+  const [row] = await lock.sql<{ standby: boolean }[]>`select pg_catalog.pg_is_in_recovery() as standby`;
+  t.equal(row?.standby, false, 'with both hosts listed, the library locks on the primary');
+  await lock.release();
+});
+
+t.test('several hosts: pglock skips the standby and locks on the primary', async (t) => {
+  const key = uniqueKey('multi');
+  const holder = startPglock(['-d', pair.standbyFirstUrl, '-k', key, '-v', '--', 'sleep', '3']);
+  await holder.waitForStderr(/running sleep/);
+  t.match(holder.stderrSoFar(), new RegExp(`connecting to postgres@127\\.0\\.0\\.1:${pair.standby.port},127\\.0\\.0\\.1:${pair.primary.port}/postgres`));
+  // The lock is on the primary: a fail-fast pglock pointed at the primary alone finds it busy.
+  const busy = await runPglock(['-d', pair.url.replace(`,127.0.0.1:${pair.standby.port}`, ''), '-k', key, '--', 'true']);
+  t.equal(busy.code, 75, 'the lock is visible on the primary');
+  t.equal((await holder.result).code, 0);
+});
+
+t.test('pglock status on a standby lists that server, and says on stderr whose locks they are not', async (t) => {
+  const result = await runPglock(['status', '-d', pair.standbyUrl]);
+  t.equal(result.code, 0);
+  t.match(result.stdout.toString(), /no advisory locks in database 'postgres'/);
+  t.match(result.stderr, /is a standby \(in recovery\): the locks listed are this server's own, not the primary's/);
+});
+
+t.test('target_session_attrs that asks for a standby is a usage error', async (t) => {
+  const result = await runPglock(['-d', `${pair.url}?target_session_attrs=standby`, '-k', 'k', '--', 'true']);
+  t.equal(result.code, 64);
+  t.match(result.stderr, /pglock locks only on a primary/);
+  const fine = await runPglock(['-d', `${pair.url}?target_session_attrs=read-write`, '-k', uniqueKey('tsa'), '--', 'true']);
+  t.equal(fine.code, 0, 'read-write is accepted');
+});
+
+// The failover itself, last: it stops this pair's primary for good.
+t.test('failover: the holder exits 70 at once, a waiter follows the primary, a new run lands on the new primary, nothing overlaps', async (t) => {
+  const key = uniqueKey('failover');
+  const log = join(mkdtempSync(join(tmpdir(), 'pglock-failover-')), 'sections.log');
+  const section = (label: string, ms: number) => ['--', process.execPath, join(FIXTURES, 'record.mjs'), log, label, String(ms)];
+  const flags = ['-d', pair.url, '-k', key, '-v', '--heartbeat', '1s', '--kill-after', '1s', '--connect-timeout', '30s'];
+  const holder = startPglock([...flags, ...section('holder', 60_000)]);
+  await holder.waitForStderr(/running/);
+  await waitFor(() => readLog(log).includes('start holder'), 'the holder to start its section');
+  const waiter = startPglock([...flags, '--wait', ...section('waiter', 1500)]);
+  await waitFor(async () => (await lockWaiters(pair.primary.url, key)) === 1, 'the waiter to queue on the primary');
+
+  let holderExitedAt = 0;
+  holder.child.once('exit', () => (holderExitedAt = Date.now()));
+  const stopped = Date.now();
+  await pair.primary.stop('fast');
+  const held = await holder.result;
+  const holderExit = holderExitedAt - stopped;
+  t.equal(held.code, 70, 'the holder on the old primary exits 70');
+  t.match(held.stderr, /lost the lock/);
+  t.comment(`holder exited 70 ${holderExit} ms after the primary began to stop`);
+  t.ok(holderExit < 5000, `the holder noticed within seconds (${holderExit} ms)`);
+
+  // The waiter lost its connection without having been granted anything: it keeps trying.
+  await waiter.waitForStderr(/while waiting .*; connecting again/);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal(waiter.child.exitCode, null, 'the waiter is still trying while no host is a primary');
+  const promoted = Date.now();
+  pair.standby.promote();
+  await waitFor(() => readLog(log).includes('start waiter'), 'the waiter to run on the new primary', 30_000);
+  const waiterStart = sectionStart(readLog(log), 'waiter');
+  t.comment(`waiter started ${Math.round(waiterStart - stopped)} ms after the primary stopped (${Math.round(waiterStart - promoted)} ms after promote)`);
+  const fresh = startPglock([...flags, '--wait', ...section('fresh', 200)]);
+  const [waited, after] = await Promise.all([waiter.result, fresh.result]);
+  t.equal(waited.code, 0, 'the waiter ran on the new primary');
+  t.match(waited.stderr, new RegExp(`acquired lock .* after`));
+  t.equal(after.code, 0, 'a fresh pglock with the same URL runs on the new primary');
+  const sections = readSections(log);
+  t.same(sections.map((s) => s.label).sort(), ['fresh', 'holder', 'waiter'], 'each ran once');
+  t.ok(maxOverlapMs(sections) <= 0, `no two commands overlapped (worst ${maxOverlapMs(sections).toFixed(1)} ms)`);
+});
+
+t.test('fencing tokens keep increasing across a lossy failover', async (t) => {
+  const lossy = await startPair('lossy');
+  const key = uniqueKey('fence');
+  const id = lockIdForKey(key);
+  const token = async (url: string) => {
+    const result = await runPglock(['-d', url, '-k', key, '--fencing-token', '--', 'sh', '-c', 'echo $PGLOCK_FENCING_TOKEN']);
+    t.equal(result.code, 0, result.stderr);
+    return BigInt(result.stdout.toString().trim());
+  };
+  const replicated = [await token(lossy.url), await token(lossy.url)];
+  await waitFor(async () => (await storedToken(lossy.standbyUrl, id)) === replicated[1], 'the standby to replay the tokens');
+  // The standby goes away; the primary hands out more tokens that it will never see.
+  await lossy.standby.stop('fast');
+  const lost = [await token(lossy.url), await token(lossy.url)];
+  await lossy.primary.stop('immediate');
+  await lossy.standby.start();
+  lossy.standby.promote();
+  t.equal(await storedToken(lossy.standbyUrl, id), replicated[1], 'the promoted standby never got the last two increments: the failover was lossy');
+  const next = await token(lossy.url);
+  const all = [...replicated, ...lost, next];
+  t.comment(`tokens: ${all.join(', ')}`);
+  t.ok(all.every((value, i) => i === 0 || value > all[i - 1]!), 'every token is larger than every earlier one');
+  t.equal(next >> 32n, 2n, 'the new primary is on timeline 2, which leads the token');
+  t.equal(lost[1]! >> 32n, 1n, 'the old primary handed out timeline-1 tokens');
+});
+
+function readLog(log: string): string {
+  try {
+    return readFileSync(log, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function sectionStart(text: string, label: string): number {
+  const line = text.split('\n').find((entry) => entry.startsWith(`start ${label} `));
+  return Number(line?.split(' ')[2]);
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function withClient<T>(url: string, fn: (sql: import('postgres').Sql) => Promise<T>): Promise<T> {
+  const { default: postgres } = await import('postgres');
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+function lockWaiters(url: string, key: string): Promise<number> {
+  const { classid, objid } = lockIdHalves(lockIdForKey(key));
+  return withClient(url, async (sql) => {
+    const [row] = await sql.unsafe<{ n: number }[]>(
+      `select count(*)::int as n from pg_catalog.pg_locks where locktype = 'advisory' and not granted and classid = ${classid} and objid = ${objid}`);
+    return row?.n ?? 0;
+  });
+}
+
+function storedToken(url: string, id: bigint): Promise<bigint | undefined> {
+  return withClient(url, async (sql) => {
+    const rows = await sql.unsafe<{ token: string }[]>(`select token::text as token from public.pglock_fencing_tokens where lock_id = ${id}`).catch(() => []);
+    return rows[0] ? BigInt(rows[0].token) : undefined;
+  });
+}
