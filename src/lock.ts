@@ -206,7 +206,7 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
       const heldId = grant.slot === undefined ? request.id : slotIds(request.id, request.limit)[grant.slot]!;
       return new Lock(grant.session, { id: heldId, key: request.key, shared: request.shared, slot: grant.slot, fencingToken }, request.heartbeatMs, options.onLost);
     } catch (error) {
-      await grant?.session.close(0);
+      if (grant && grant.session !== first) await grant.session.close(0);
       await first.close(0);
       if (error instanceof PglockError) throw error;
       if (shouldReconnect(request, error)) {
