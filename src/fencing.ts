@@ -51,12 +51,12 @@ export async function nextFencingToken(sql: ReservedSql, id: bigint): Promise<bi
 }
 
 // The timeline is the first 8 hex digits of the current WAL file's name.
-const TIMELINE_BASE = `(('x' || pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::pg_catalog.bit(32)::pg_catalog.int8 * 4294967296)`;
+const TIMELINE_BASE = `(('x' operator(pg_catalog.||) pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::pg_catalog.bit(32)::pg_catalog.int8 operator(pg_catalog.*) 4294967296)`;
 
 async function increment(sql: ReservedSql, id: bigint): Promise<bigint> {
   const [row] = await sql.unsafe<{ token: string }[]>(`
-    insert into ${TABLE} as f (lock_id, token) select ${intLiteral(id)}, ${TIMELINE_BASE} + 1
-    on conflict (lock_id) do update set token = greatest(f.token + 1, excluded.token), updated_at = pg_catalog.now()
+    insert into ${TABLE} as f (lock_id, token) select ${intLiteral(id)}, ${TIMELINE_BASE} operator(pg_catalog.+) 1
+    on conflict (lock_id) do update set token = greatest(f.token operator(pg_catalog.+) 1, excluded.token), updated_at = pg_catalog.now()
     returning token::pg_catalog.text as token`);
   if (row === undefined) throw new Error('no fencing token returned');
   return BigInt(row.token);

@@ -53,9 +53,9 @@ export async function takeSlot(first: Session, plan: SlotPlan): Promise<SlotGran
 // conditions only as far as needed), so it never holds two; the outer query proves the slot taken.
 async function trySlots(sql: ReservedSql, ids: bigint[]): Promise<{ slot: number; backendPid: number | undefined; proven: boolean }> {
   const branches = ids.map((id, slot) => `when ${tryLockCall(id, false)} then ${slot}`).join(' ');
-  const proofs = ids.map((id, slot) => `when ${slot} then ${grantProof('s.pid', id, false)}`).join(' ');
+  const proofs = ids.map((id, slot) => `when s.slot operator(pg_catalog.=) ${slot} then ${grantProof('s.pid', id, false)}`).join(' ');
   const [row] = await sql.unsafe<{ slot: number; pid: number; proven: boolean }[]>(`
-    select s.slot, s.pid, case s.slot ${proofs} else false end as proven
+    select s.slot, s.pid, case ${proofs} else false end as proven
     from (select case ${branches} else -1 end as slot, pg_catalog.pg_backend_pid() as pid offset 0) s`);
   return { slot: row?.slot ?? -1, backendPid: row?.pid, proven: row?.proven === true };
 }

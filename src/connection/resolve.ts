@@ -21,8 +21,8 @@ export function resolveConnectionConfig(url: string | undefined, env: Env): Conn
   const user = fromUrl?.user ?? nonEmpty(env.PGUSER) ?? osUser();
   const sslmode = params.get('sslmode') ?? nonEmpty(env.PGSSLMODE) ?? 'prefer';
   const rootCert = params.get('sslrootcert') ?? nonEmpty(env.PGSSLROOTCERT);
-  const hostList = list(params.get('host')) ?? (fromUrl?.hosts?.some(Boolean) ? fromUrl.hosts : undefined) ?? list(nonEmpty(env.PGHOST)) ?? [''];
-  const portList = list(params.get('port')) ?? (fromUrl?.ports?.some(Boolean) ? fromUrl.ports : undefined) ?? list(nonEmpty(env.PGPORT)) ?? [''];
+  const hostList = list(params.get('host')) ?? written(fromUrl?.hosts) ?? list(nonEmpty(env.PGHOST)) ?? [''];
+  const portList = list(params.get('port')) ?? written(fromUrl?.ports) ?? list(nonEmpty(env.PGPORT)) ?? [''];
   const hosts = pairHosts(hostList, portList);
   const config: ConnectionConfig = {
     host: hosts[0]!.host,
@@ -38,6 +38,12 @@ export function resolveConnectionConfig(url: string | undefined, env: Env): Conn
   const password = fromUrl?.password ?? params.get('password') ?? env.PGPASSWORD;
   if (password !== undefined && password !== '') config.password = password;
   return config;
+}
+
+// A URL's host or port list counts when it says anything, as in libpq: 'h1,h2' has two (empty, so
+// default) ports, and PGPORT does not fill them.
+function written(entries: string[] | undefined): string[] | undefined {
+  return entries !== undefined && (entries.length > 1 || entries[0] !== '') ? entries : undefined;
 }
 
 function list(text: string | undefined): string[] | undefined {

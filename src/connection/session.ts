@@ -223,12 +223,12 @@ function prepareSession(sql: Client, heartbeatMs: number, tryLock?: { id: bigint
         ${set('statement_timeout', '0')},
         ${set('lock_timeout', '0')},
         ${set('idle_in_transaction_session_timeout', '0')},
-        case when v.version >= 140000 then ${set('idle_session_timeout', '0')} end,
+        case when v.version operator(pg_catalog.>=) 140000 then ${set('idle_session_timeout', '0')} end,
         ${set('tcp_keepalives_idle', seconds)},
         ${set('tcp_keepalives_interval', seconds)},
         ${set('tcp_keepalives_count', '2')},
-        case when v.version >= 120000 then ${set('tcp_user_timeout', intLiteral(beat * 2))} end,
-        case when v.version >= 140000 then ${set('client_connection_check_interval', intLiteral(beat))} end
+        case when v.version operator(pg_catalog.>=) 120000 then ${set('tcp_user_timeout', intLiteral(beat * 2))} end,
+        case when v.version operator(pg_catalog.>=) 140000 then ${set('client_connection_check_interval', intLiteral(beat))} end
       from (select pg_catalog.current_setting('server_version_num')::pg_catalog.int4 as version) v
       offset 0
     ) s`);

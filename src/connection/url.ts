@@ -57,7 +57,9 @@ function parseHostList(text: string): { hosts: string[]; ports: string[] } {
   const hosts: string[] = [];
   const ports: string[] = [];
   for (const entry of text.split(',')) {
-    const match = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::([^:]*))?$/.exec(entry);
+    // A port that is not a number means the URL was cut in the wrong place (a '/' in a password
+    // ends the host list early): say only that it is malformed, never the text.
+    const match = /^(?:\[([^\]]+)\]|([^:[\]]*))(?::(\d*))?$/.exec(entry);
     if (!match) throw new UsageError(MALFORMED);
     hosts.push(decode(match[1] ?? match[2] ?? ''));
     ports.push(match[3] ?? '');
