@@ -1,8 +1,11 @@
 // Run the real built binary, as users do, and collect what it did.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PGLOCK_BIN = fileURLToPath(new URL('../../bin/pglock.cjs', import.meta.url));
+// PGLOCK_TEST_BIN: run another copy instead, e.g. the bin of an installed package
+// (scripts/package-test.sh runs the suite against the tarball installed with npm install -g).
+export const PGLOCK_BIN = process.env.PGLOCK_TEST_BIN ? resolve(process.env.PGLOCK_TEST_BIN) : fileURLToPath(new URL('../../bin/pglock.cjs', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 export interface RunResult {
