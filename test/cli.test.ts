@@ -146,7 +146,7 @@ t.test('signals: SIGTERM is forwarded and the lock stays held while the child cl
   const key = uniqueKey('term');
   const id = lockIdForKey(key);
   const log = join(dir, `term-${key.slice(-6)}.log`);
-  const running = startPglock(['-d', url, '-k', key, '--', node, join(FIXTURES, 'trap-term.mjs'), log, '1500']);
+  const running = startPglock(['-d', url, '-k', key, '--', node, join(FIXTURES, 'trap-term.mjs'), log, '5000']);
   await running.waitForStderr(/fixture ready/);
   running.child.kill('SIGTERM');
   await eventually(() => readFileSync(log, 'utf8').includes('cleaning'), 10_000, 'the child to see SIGTERM');

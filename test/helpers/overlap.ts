@@ -1,5 +1,5 @@
 // Read a record.mjs log and measure how children's critical sections overlapped.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export interface Section {
   label: string;
@@ -10,7 +10,9 @@ export interface Section {
 export function readSections(log: string): Section[] {
   const starts = new Map<string, number>();
   const sections: Section[] = [];
-  for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+  // No log at all: no child ever started (the caller's count of sections says so plainly).
+  const text = existsSync(log) ? readFileSync(log, 'utf8').trim() : '';
+  for (const line of text ? text.split('\n') : []) {
     const [event, label = '', time = '0'] = line.split(' ');
     if (event === 'start') starts.set(label, Number(time));
     if (event === 'end') sections.push({ label, start: starts.get(label) ?? Number.NaN, end: Number(time) });
