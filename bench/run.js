@@ -4,7 +4,7 @@
 // Prints a table and the goal checks to stdout (progress goes to stderr) and writes the raw
 // samples to bench/results/<timestamp>.json and bench/results/latest.json.
 //
-//   node bench/run.js [--quick] [--only run-once,handoff,contention,rss,scale]
+//   node bench/run.js [--quick] [--only run-once,handoff,contention,rss,scale,budget]
 //
 // Exit code: 0 when every measurement ran correctly (goals are reported, not enforced), 1 when a
 // correctness check failed (a bad exit code, a missing or overlapping critical section) or a
@@ -23,6 +23,7 @@ import { measureHandoff } from './measure/handoff.js';
 import { measureRss } from './measure/rss.js';
 import { measureRunOnce } from './measure/run-once.js';
 import { measureScale } from './measure/scale.js';
+import { measureBudget } from './measure/budget.js';
 
 const MEASUREMENTS = {
   'run-once': measureRunOnce,
@@ -30,15 +31,18 @@ const MEASUREMENTS = {
   contention: measureContention,
   rss: measureRss,
   scale: measureScale,
+  budget: measureBudget,
 };
 
-// Sizes: the full run takes about two minutes on 2 cores; --quick is a smoke check.
+// Sizes: the full run takes about three minutes on 2 cores (budget alone about one); --quick is a
+// smoke check.
 const FULL = {
   'run-once': { runs: 21, warmups: 3 },
   handoff: { pairs: 11, warmups: 1 },
   contention: { count: 50, reps: 3 },
   rss: { runs: 3, sampleAtMs: 700 },
   scale: { count: 300, tools: ['pglock', 'withlock'] },
+  budget: { count: 60, roleLimit: 20, sectionSeconds: '0.3' },
 };
 const QUICK = {
   'run-once': { runs: 5, warmups: 1 },
@@ -46,6 +50,7 @@ const QUICK = {
   contention: { count: 20, reps: 1 },
   rss: { runs: 1, sampleAtMs: 700 },
   scale: { count: 50, tools: ['pglock'] },
+  budget: { count: 20, roleLimit: 8, sectionSeconds: '0.3' },
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
@@ -85,7 +90,7 @@ try {
   const env = toolEnv();
   const tools = lockTools({ url: server.url, lockDir: scratch });
   if (!tools.flock) progress('flock not found at /usr/bin/flock: its column stays empty');
-  const context = { tools, env, admin: server.admin, maxConnections: server.maxConnections, dir: scratch, progress };
+  const context = { tools, env, url: server.url, admin: server.admin, maxConnections: server.maxConnections, dir: scratch, progress };
 
   for (const name of options.only) {
     try {

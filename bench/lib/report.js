@@ -47,6 +47,25 @@ export function tableRows(results) {
   add(`scale ${m} sections`, (s) => s.sections, scale?.summary, { digits: 0, ratios: false });
   add(`scale ${m} overlaps`, (s) => s.overlaps, scale?.summary, { digits: 0, ratios: false });
   add(`scale ${m} peak backends (incl. gate)`, (s) => s.peakBackends, scale?.summary, { digits: 0, ratios: false });
+
+  // pglock only: waiters beyond the connection budget (a role with a CONNECTION LIMIT).
+  const budget = results.budget;
+  const b = `budget ${budget?.count} (limit ${budget?.roleLimit})`;
+  const count = { digits: 0, ratios: false };
+  add(`${b} wall (ms)`, (s) => s.wallMs, budget?.summary, count);
+  add(`${b} queue-up (ms)`, (s) => s.queueUpMs, budget?.summary, count);
+  add(`${b} drain (ms)`, (s) => s.drainMs, budget?.summary, count);
+  add(`${b} polled for a slot`, (s) => s.polled, budget?.summary, count);
+  add(`${b} longest poll (ms)`, (s) => s.longestPollMs, budget?.summary, count);
+  add(`${b} failed connection tries`, (s) => s.failedAttempts, budget?.summary, count);
+  add(`${b} exit 0`, (s) => s.exitedZero, budget?.summary, count);
+  add(`${b} exit 69`, (s) => s.exited69, budget?.summary, count);
+  add(`${b} overlaps`, (s) => s.overlaps, budget?.summary, count);
+  add(`${b} peak role sessions`, (s) => s.peakRoleSessions, budget?.summary, count);
+  add(`${b} app connects`, (s) => s.appConnections, budget?.summary, count);
+  add(`${b} app connect failures`, (s) => s.appFailures, budget?.summary, count);
+  add(`${b} app connect median (ms)`, (s) => s.appMedianMs, budget?.summary, count);
+  add(`${b} app connect max (ms)`, (s) => s.appSlowestMs, budget?.summary, count);
   return rows;
 }
 
