@@ -68,18 +68,33 @@ async function waitForLock(sql: ReservedSql, request: LockRequest): Promise<Lock
     select w.pid, ${grantProof('w.pid', request.id, request.shared)} as proven from (
       select ${lock}, pg_catalog.pg_backend_pid() as pid from (select pg_catalog.set_config('lock_timeout', '${limit}', true)) s offset 0
     ) w`);
-  const cancel = () => void query.cancel();
-  request.signal?.addEventListener('abort', cancel, { once: true });
+  // On abort, cancel the statement on the server; the wait then ends with 57014 and nothing stays
+  // queued. Not query.cancel(): postgres.js 3.4.9 drops the promise of its cancel request there
+  // (`this.canceller(this), this.canceller = null`), so a cancel request that cannot connect (a
+  // server restarting, a network cut) rejects unhandled and kills the process with a stack trace.
+  // Call the canceller ourselves; when the request cannot be sent, stop waiting for an answer that
+  // will not come: the caller closes the session, which ends the wait on the server too.
+  let giveUp = () => {};
+  const abandoned = new Promise<never>((_, reject) => (giveUp = () => reject(new LockWaitAbortedError('the wait for the lock was cancelled'))));
+  abandoned.catch(() => undefined);
+  const abort = () => {
+    const pending = query as unknown as { canceller?: ((q: unknown) => Promise<void>) | null };
+    const canceller = pending.canceller;
+    pending.canceller = null;
+    Promise.resolve(canceller?.(query)).catch(giveUp);
+  };
+  request.signal?.addEventListener('abort', abort, { once: true });
   try {
-    const [row] = await query;
+    const [row] = await Promise.race([query, abandoned]);
     return { granted: true, backendPid: row?.pid, proven: row?.proven === true };
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === '55P03') return { granted: false, backendPid: undefined, proven: false };
+    if (error instanceof LockWaitAbortedError) throw error;
     if (request.signal?.aborted) throw new LockWaitAbortedError('the wait for the lock was cancelled', { cause: error });
     throw error;
   } finally {
-    request.signal?.removeEventListener('abort', cancel);
+    request.signal?.removeEventListener('abort', abort);
   }
 }
 

@@ -61,12 +61,15 @@ export interface OpenSessionOptions {
 export async function openSession(config: ConnectionConfig, options: OpenSessionOptions): Promise<Session> {
   const hosts = hostsOf(config);
   const deadline = Date.now() + options.connectTimeoutMs;
+  // A waiter told "no free slot": until when other trouble (a timeout, a reset) is still retried.
+  let slotGrace = deadline;
   for (let attempt = 1; ; attempt++) {
     const failures: HostFailure[] = [];
     let standby: Session | undefined;
+    const tryUntil = Math.max(deadline, slotGrace);
     for (const spec of hosts) {
       try {
-        const session = await connectOnce(config, spec, options, Math.max(deadline - Date.now(), 250), attempt);
+        const session = await connectOnce(config, spec, options, Math.max(tryUntil - Date.now(), 250), attempt);
         if (!session.standby) {
           await standby?.close(0);
           return session;
@@ -80,7 +83,10 @@ export async function openSession(config: ConnectionConfig, options: OpenSession
       }
     }
     if (standby) return standby;
-    const until = retryUntil(failures, deadline, options.slotDeadline, hosts.length);
+    if (options.slotDeadline !== undefined && failures.every(({ error }) => isOutOfSlots(error))) {
+      slotGrace = Math.min(options.slotDeadline, Date.now() + options.connectTimeoutMs);
+    }
+    const until = retryUntil(failures, Math.max(deadline, slotGrace), options.slotDeadline, hosts.length);
     if (Date.now() >= until) throw unavailableError(config, failures, options.connectTimeoutMs, attempt > 1);
     const backoff = Math.min(100 * 1.6 ** (attempt - 1), 2000) * (0.75 + Math.random() / 2);
     const delay = Math.min(backoff, until - Date.now());
