@@ -93,7 +93,7 @@ function buildProgram(): Command {
     .description('Run a command while holding a PostgreSQL advisory lock: at most one runs per key, across all hosts.')
     .option('-k, --key <name>', 'lock name, any non-empty string (env PGLOCK_KEY)')
     .option('--lock-id <int64>', 'use this raw 64-bit advisory lock id instead of a name')
-    .option('-d, --database-url <url>', 'connection URL (else PGLOCK_DATABASE_URL, DATABASE_URL, then PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE)')
+    .option('-d, --database-url <url>', 'connection URL, one host or several (h1,h2: pglock locks on the primary) (else PGLOCK_DATABASE_URL, DATABASE_URL, then PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGTARGETSESSIONATTRS)')
     .option('-w, --wait', 'wait until the lock is free (no time limit)')
     .option('-t, --timeout <duration>', 'wait at most this long, then give up (500ms, 30s, 5m, 1h); implies --wait')
     .option('-E, --conflict-exit-code <n>', 'exit code when the lock is not acquired', String(ExitCode.Conflict))
