@@ -5,15 +5,13 @@
 // give up after --connect-timeout with exit 69; running holders are never touched.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import t from 'tap';
 import { lockIdForKey } from '../src/lock-id.js';
 import { type TestServer, startTestServer, uniqueKey } from './helpers/server.js';
-import { PGLOCK_BIN, type RunResult, cleanEnv, eventually, runPglock, startPglock } from './helpers/run-pglock.js';
+import { FIXTURES, PGLOCK_BIN, type RunResult, cleanEnv, eventually, runPglock, startPglock } from './helpers/run-pglock.js';
 import { lockRows } from './helpers/locks.js';
 import { maxConcurrency, maxOverlapMs, readSections } from './helpers/overlap.js';
 
@@ -58,46 +56,18 @@ async function createRole(sql: postgres.Sql, server: TestServer, name: string, l
   return url.toString();
 }
 
-// The application: every `everyMs` a fresh connection as its own role runs `select 1` (and counts
-// the pglock role's sessions), until stdin closes; then one JSON line with what it saw. A process
-// of its own: spawning dozens of processes blocks the test's event loop (each spawn waits for the
-// child's exec, hundreds of ms on a loaded machine), which would show up as a slow application.
-const APPLICATION = `
-const [driver, url, role, everyMs] = process.argv.slice(1);
-const { default: postgres } = await import(driver);
-let running = true;
-process.stdin.on('end', () => { running = false; }).resume();
-const seen = { attempts: 0, failures: [], slowestMs: 0, peak: 0 };
-while (running) {
-  const started = Date.now();
-  seen.attempts++;
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 30, connection: { application_name: 'budget-test-app' } });
-  try {
-    const [row] = await sql\`select 1 as one, (select count(*)::int from pg_catalog.pg_stat_activity where usename = \${role}) as n\`;
-    if (row.one !== 1) seen.failures.push('select 1 returned ' + JSON.stringify(row));
-    seen.peak = Math.max(seen.peak, row.n);
-  } catch (error) {
-    seen.failures.push((error.code ?? '') + ' ' + error.message);
-  }
-  seen.slowestMs = Math.max(seen.slowestMs, Date.now() - started);
-  await sql.end({ timeout: 1 }).catch(() => {});
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(everyMs) - (Date.now() - started))));
-}
-process.stdout.write(JSON.stringify(seen) + '\\n');
-`;
-const POSTGRES_DRIVER = pathToFileURL(createRequire(import.meta.url).resolve('postgres')).href;
-
+// The application (fixtures/application-probe.mjs), in a process of its own.
 interface ApplicationSeen {
   attempts: number;
   failures: string[];
-  slowestMs: number;
+  latencies: number[];
   /** The most sessions of the pglock role seen at once. */
   peak: number;
 }
 
-async function startApplication(url: string, pglockRole: string, everyMs = 200): Promise<{ stop(): Promise<ApplicationSeen> }> {
+async function startApplication(url: string, pglockRole: string, everyMs = 200): Promise<{ stop(): Promise<ApplicationSeen & { slowestMs: number }> }> {
   const child = spawn('bash', ['-c', 'unset NODE_OPTIONS "${!_TAPJS_PROCESSINFO_@}"; exec "$0" "$@"',
-    process.execPath, '--input-type=module', '-e', APPLICATION, POSTGRES_DRIVER, url, pglockRole, String(everyMs)], {
+    process.execPath, join(FIXTURES, 'application-probe.mjs'), url, pglockRole, String(everyMs), 'budget-test-app'], {
     stdio: ['pipe', 'pipe', 'pipe'], env: cleanEnv(ENV),
   });
   let stdout = '';
@@ -110,7 +80,8 @@ async function startApplication(url: string, pglockRole: string, everyMs = 200):
       child.stdin.end();
       const code = await exited;
       if (code !== 0) throw new Error(`the application poller failed (exit ${code}): ${stderr}`);
-      return JSON.parse(stdout) as ApplicationSeen;
+      const seen = JSON.parse(stdout) as ApplicationSeen;
+      return { ...seen, slowestMs: Math.max(0, ...seen.latencies) };
     },
   };
 }

@@ -15,10 +15,9 @@
 // try), the failed connection attempts in all (each one a backend the server forks, authenticates
 // and turns away), the exit codes (all 0; none 69), overlaps (0), the role's peak sessions (≤ L)
 // and the application's connections (all must succeed) and their slowest.
-import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { FifoSignalIn, FifoSignalOut } from '../lib/fifo.js';
 import { describeExit, start, within } from '../lib/processes.js';
 import { analyzeSections, sectionCommand } from '../lib/sections.js';
@@ -180,38 +179,12 @@ async function waitForBudget(admin, countPolling, want) {
   return now;
 }
 
-// The application, in a process of its own: spawning dozens of processes blocks the bench's event
-// loop (each spawn waits for the child's exec), which would show up as slow application connects.
-// On SIGTERM it writes what it saw to `file` and exits.
-const APPLICATION = `
-import { writeFileSync } from 'node:fs';
-const [driver, url, role, file] = process.argv.slice(1);
-const { default: postgres } = await import(driver);
-let running = true;
-process.on('SIGTERM', () => { running = false; });
-const seen = { attempts: 0, failures: [], latencies: [], peak: 0 };
-while (running) {
-  const started = performance.now();
-  seen.attempts++;
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 30, connection: { application_name: 'pglock-bench-app' } });
-  try {
-    const [row] = await sql\`select 1 as one, (select count(*)::int from pg_catalog.pg_stat_activity where usename = \${role}) as n\`;
-    if (row.one !== 1) seen.failures.push('select 1 returned ' + JSON.stringify(row));
-    seen.peak = Math.max(seen.peak, row.n);
-  } catch (error) {
-    seen.failures.push((error.code ?? '') + ' ' + error.message);
-  }
-  seen.latencies.push(Math.round(performance.now() - started));
-  await sql.end({ timeout: 1 }).catch(() => {});
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 200 - (performance.now() - started))));
-}
-writeFileSync(file, JSON.stringify(seen));
-process.exit(0);
-`;
+// The application: test/fixtures/application-probe.mjs, in a process of its own (spawning dozens
+// of processes blocks the bench's event loop, which would show up as slow application connects).
+const APPLICATION_PROBE = fileURLToPath(new URL('../../test/fixtures/application-probe.mjs', import.meta.url));
 
 function startApplication({ url, role, env, file }) {
-  const driver = pathToFileURL(createRequire(import.meta.url).resolve('postgres')).href;
-  const child = start(process.execPath, ['--input-type=module', '-e', APPLICATION, driver, url, role, file], { env, captureStderr: true });
+  const child = start(process.execPath, [APPLICATION_PROBE, url, role, '200', 'pglock-bench-app', file], { env, captureStderr: true });
   return {
     async stop() {
       child.child.kill('SIGTERM');
