@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import {
-  type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, errorCode, openSession,
-  pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
+  type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, errorCode, isRetryable,
+  openSession, pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
 } from './connection/index.js';
-import { isRetryable } from './connection/errors.js';
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
 import { MAX_LIMIT, lockIdForKey, slotIds } from './lock-id.js';

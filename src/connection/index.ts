@@ -7,4 +7,4 @@ export { type ConnectionConfig, type Env, type HostSpec, type SslSetting, type T
 export { pickDatabaseUrl, resolveConnectionConfig, resolveConnectionConfig as resolveConnection } from './resolve.js';
 export { passwordsIn } from './secrets.js';
 export { type Client, type OpenSessionOptions, type ReservedSql, type Session, openSession, probeBackendPid } from './session.js';
-export { describeConnectError, errorCode, isOutOfSlots } from './errors.js';
+export { describeConnectError, errorCode, isOutOfSlots, isRetryable } from './errors.js';
