@@ -1,4 +1,5 @@
 import { ExitCode } from './exit-codes.js';
+import type { RunRecord } from './runs/index.js';
 
 export interface PglockErrorOptions {
   cause?: unknown;
@@ -41,6 +42,22 @@ export class LockBusyError extends PglockError {
 export class LockTimeoutError extends LockBusyError {
   constructor(message: string, options?: PglockErrorOptions & { holders?: string[] }) {
     super(message, { ...options, code: 'ELOCKTIMEOUT' });
+  }
+}
+
+/**
+ * A minimum interval between runs: the key's last run started too recently, so this one does not
+ * run. A LockBusyError (same exit code): the job is "taken" for now, by an earlier run.
+ */
+export class RecentRunError extends LockBusyError {
+  /** The last run of the key, as the run record holds it (times by the database's clock). */
+  readonly lastRun: RunRecord;
+  readonly minIntervalMs: number;
+
+  constructor(message: string, lastRun: RunRecord, minIntervalMs: number, options?: PglockErrorOptions) {
+    super(message, { ...options, code: 'ERECENTRUN' });
+    this.lastRun = lastRun;
+    this.minIntervalMs = minIntervalMs;
   }
 }
 

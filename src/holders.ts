@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { formatDuration } from './duration.js';
-import { FENCING_TABLE } from './fencing.js';
+import { RUNS_TABLE_NAME } from './runs/index.js';
 import { MAX_LIMIT, bigintLockId, lockIdForKey, lockIdHalves } from './lock-id.js';
 import { HELD_SINCE_COMMENT } from './lock-sql.js';
 import { intLiteral } from './sql-int.js';
@@ -88,7 +88,7 @@ const SELECT = `
     a.pid is not null as hasactivity,
     a.application_name as appname, pg_catalog.host(a.client_addr) as clientaddr, a.usename::text as username, a.state,
     pg_catalog.left(a.query, 120) as queryhead,
-    a.query operator(pg_catalog.~) 'pg_(try_)?advisory_lock|${FENCING_TABLE}' as lockstatement,
+    a.query operator(pg_catalog.~) 'pg_(try_)?advisory_lock|${RUNS_TABLE_NAME}' as lockstatement,
     ${iso('a.state_change')} as statechange,
     ${iso('a.query_start')} as querystart,
     ${iso('a.backend_start')} as backendstart,

@@ -2,10 +2,10 @@
 export { acquireLock, withLock, Lock, type AcquireOptions } from './lock.js';
 export { lockIdForKey, parseLockId, lockIdSql, slotIds } from './lock-id.js';
 export { listAdvisoryLocks, describeHolder, type AdvisoryLockRow } from './holders.js';
-export { FENCING_TABLE } from './fencing.js';
+export { RUNS_TABLE, CREATE_RUNS_TABLE, describeRun, listRuns, type RunRecord, type RunOutcome, type RunEnd } from './runs/index.js';
 export { resolveConnectionConfig, describeTarget, type ConnectionConfig } from './connection/index.js';
 export {
   PglockError, UsageError, LockBusyError, LockTimeoutError, LockWaitAbortedError,
-  DatabaseUnavailableError, StandbyError, LockLostError,
+  DatabaseUnavailableError, StandbyError, LockLostError, RecentRunError,
 } from './errors.js';
 export { ExitCode } from './exit-codes.js';

@@ -101,10 +101,19 @@ async function waitForLock(sql: ReservedSql, request: LockRequest): Promise<Lock
 /** How a pglock heartbeat statement starts, followed by an ISO time and ` *\/`. */
 export const HELD_SINCE_COMMENT = '/* pglock held-since ';
 
-/** Release the lock; false when this session did not hold it. */
-export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean): Promise<boolean> {
-  const [row] = await sql.unsafe<{ released: boolean }[]>(`select ${lockCall('pg_advisory_unlock', id, shared)} as released`);
-  return row?.released === true;
+/**
+ * Release the lock; false when this session did not hold it. `first`: a statement to run just
+ * before the unlock, in the same round trip (the run record's end).
+ */
+export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean, first?: string): Promise<boolean> {
+  const unlock = `select ${lockCall('pg_advisory_unlock', id, shared)} as released`;
+  if (first === undefined) {
+    const [row] = await sql.unsafe<{ released: boolean }[]>(unlock);
+    return row?.released === true;
+  }
+  // Several statements in one simple query: postgres.js resolves with one result per statement.
+  const results = (await sql.unsafe(`${first}; ${unlock}`)) as unknown as { released: boolean }[][];
+  return results[results.length - 1]?.[0]?.released === true;
 }
 
 /**

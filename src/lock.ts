@@ -3,10 +3,10 @@ import {
   type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, errorCode, isRetryable,
   openSession, pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
 } from './connection/index.js';
-import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError } from './errors.js';
+import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, RecentRunError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
 import { MAX_LIMIT, lockIdForKey, slotIds } from './lock-id.js';
-import { nextFencingToken } from './fencing.js';
+import { type RunEnd, type RunRecord, describeRun, endRunStatement, startRun } from './runs/index.js';
 import { describeHolder, listAdvisoryLocks } from './holders.js';
 import { isLockHeld, releaseLock, takeLock } from './lock-sql.js';
 import { takeSlot } from './semaphore.js';
@@ -31,8 +31,15 @@ export interface AcquireOptions {
   shared?: boolean;
   /** Counting semaphore: let up to this many holders in at once (slots; see lock-id.ts slotIds). */
   limit?: number;
-  /** After acquiring, take the next fencing token for the key (see fencing.ts). */
+  /** After acquiring, take the next fencing token for the key (kept in the run record). Implies `record`. */
   fencingToken?: boolean;
+  /** Keep the run record: the key's last run, its start, end, host and pid (see runs/). */
+  record?: boolean;
+  /**
+   * Run only if no run of this key started less than this long ago (by the database's clock);
+   * else reject with RecentRunError (a LockBusyError) carrying the last run. Implies `record`.
+   */
+  minIntervalMs?: number;
   /** Keep retrying the connection for this long (default 10 000 ms). */
   connectTimeoutMs?: number;
   /** How often to check that the lock is still held (default 5 000 ms; 0 = only on disconnect). */
@@ -57,8 +64,13 @@ export class Lock implements AsyncDisposable {
   readonly shared: boolean;
   /** With a limit: the slot held (0 to limit − 1). */
   readonly slot: number | undefined;
-  /** With fencingToken: a number larger than every earlier holder's for this key. */
+  /**
+   * With a run record (record, fencingToken or minIntervalMs): a number larger than every earlier
+   * recorded holder's for this key.
+   */
   readonly fencingToken: bigint | undefined;
+  /** With a run record: the key's run before this one, if any. */
+  readonly previousRun: RunRecord | undefined;
   readonly backendPid: number;
   /** Aborted when the lock is lost: pass it to work that must stop without the lock. */
   readonly signal: AbortSignal;
@@ -70,6 +82,8 @@ export class Lock implements AsyncDisposable {
   #state: 'held' | 'lost' | 'released' = 'held';
   #release: Promise<void> | undefined;
   #unlocked: Promise<void> | undefined;
+  readonly #run: RecordedRun | undefined;
+  #lostRecorded: Promise<void> = Promise.resolve();
 
   constructor(session: Session, held: HeldLock, heartbeatMs: number, onLost?: (error: LockLostError) => void) {
     const { id, shared } = held;
@@ -78,7 +92,9 @@ export class Lock implements AsyncDisposable {
     this.key = held.key;
     this.shared = shared;
     this.slot = held.slot;
-    this.fencingToken = held.fencingToken;
+    this.#run = held.run;
+    this.fencingToken = held.run?.fencingToken;
+    this.previousRun = held.run?.previous;
     this.backendPid = session.backendPid;
     this.signal = this.#lostController.signal;
     let resolveLost!: (error: LockLostError) => void;
@@ -92,6 +108,7 @@ export class Lock implements AsyncDisposable {
         if (this.#state !== 'held') return;
         this.#state = 'lost';
         const error = new LockLostError(`lost the lock ${this.describe()}: ${reason}`);
+        if (this.#run) this.#lostRecorded = this.#run.recordElsewhere({ outcome: 'lock-lost' }).catch(() => undefined);
         this.#lostController.abort(error);
         resolveLost(error);
         onLost?.(error);
@@ -114,10 +131,11 @@ export class Lock implements AsyncDisposable {
    * Release the lock and close its connection. Safe to call more than once. With
    * `waitForClose: false` it resolves as soon as the server has confirmed the unlock and the
    * connection's Terminate message is sent, without waiting for the server to close the socket
-   * (for a caller that is about to exit).
+   * (for a caller that is about to exit). With a run record, `end` is how the run ended (default
+   * `released`), written in the same round trip as the unlock.
    */
-  release(options: { waitForClose?: boolean } = {}): Promise<void> {
-    this.#release ??= this.#doRelease();
+  release(options: { waitForClose?: boolean; end?: RunEnd } = {}): Promise<void> {
+    this.#release ??= this.#doRelease(options.end ?? { outcome: 'released' });
     return options.waitForClose === false ? this.#unlocked! : this.#release;
   }
 
@@ -130,11 +148,15 @@ export class Lock implements AsyncDisposable {
     return this.key === undefined ? `id ${this.id}${slot}` : `'${this.key}' (id ${this.id}${slot})`;
   }
 
-  #doRelease(): Promise<void> {
+  #doRelease(end: RunEnd): Promise<void> {
     this.#watch.stop();
     const wasHeld = this.#state === 'held';
     if (wasHeld) this.#state = 'released';
-    const unlock = wasHeld && !this.#session.isClosed() ? releaseLock(this.#session.sql, this.id, this.shared) : Promise.resolve(true);
+    const recordEnd = this.#run === undefined ? undefined : endRunStatement(this.#run.id, this.#run.fencingToken, end);
+    // A lost lock's end ("lock lost") is being written from another connection: wait for it.
+    const unlock = wasHeld && !this.#session.isClosed()
+      ? releaseLock(this.#session.sql, this.id, this.shared, recordEnd)
+      : this.#lostRecorded.then(() => true);
     // Close whatever the unlock's outcome (closing the session releases the lock too).
     const closed = unlock.then(() => undefined, () => undefined).then(() => this.#session.close());
     // postgres.js sends Terminate within a few microtasks of end(); one turn of the event loop later
@@ -153,7 +175,16 @@ interface HeldLock {
   key: string | undefined;
   shared: boolean;
   slot: number | undefined;
-  fencingToken: bigint | undefined;
+  run: RecordedRun | undefined;
+}
+
+/** A run whose start is in the run record, under the key's id. */
+interface RecordedRun {
+  id: bigint;
+  fencingToken: bigint;
+  previous: RunRecord | undefined;
+  /** Write the run's end from a new connection (the lock's own is gone). */
+  recordElsewhere(end: RunEnd): Promise<void>;
 }
 
 /** What one acquire asks for, resolved and checked before connecting. */
@@ -170,6 +201,9 @@ interface LockRequest {
   deadline: number | undefined;
   heartbeatMs: number;
   applicationName: string;
+  /** Keep the run record, and why (for the message when the table cannot be written). */
+  record: string | undefined;
+  minIntervalMs: number | undefined;
   options: AcquireOptions;
 }
 
@@ -201,9 +235,9 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
       if (!grant.granted) throw await notGranted(request, grant.session);
       if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
       await prove(request, grant);
-      const fencingToken = options.fencingToken ? await nextFencingToken(grant.session.sql, request.id) : undefined;
+      const run = await recordStart(request, grant.session);
       const heldId = grant.slot === undefined ? request.id : slotIds(request.id, request.limit)[grant.slot]!;
-      return new Lock(grant.session, { id: heldId, key: request.key, shared: request.shared, slot: grant.slot, fencingToken }, request.heartbeatMs, options.onLost);
+      return new Lock(grant.session, { id: heldId, key: request.key, shared: request.shared, slot: grant.slot, run }, request.heartbeatMs, options.onLost);
     } catch (error) {
       if (grant && grant.session !== first) await grant.session.close(0);
       await first.close(0);
@@ -225,9 +259,15 @@ function resolveRequest(options: AcquireOptions): LockRequest {
   const limit = options.limit ?? 1;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new UsageError(`limit must be a whole number from 1 to ${MAX_LIMIT}, got ${limit}`);
   if (limit > 1 && shared) throw new UsageError('a limit and a shared lock cannot be combined');
+  const { minIntervalMs } = options;
+  if (minIntervalMs !== undefined && !(Number.isSafeInteger(minIntervalMs) && minIntervalMs > 0)) {
+    throw new UsageError(`minIntervalMs must be a whole number of milliseconds above 0, got ${minIntervalMs}`);
+  }
+  if (minIntervalMs !== undefined && shared) throw new UsageError('a minimum interval between runs and a shared lock cannot be combined (shared holders run together)');
   const timeoutMs = options.timeoutMs;
+  const record = minIntervalMs !== undefined ? 'a minimum interval between runs' : options.fencingToken ? 'a fencing token' : options.record ? 'the run record' : undefined;
   return {
-    id, key, config, shared, limit, timeoutMs,
+    id, key, config, shared, limit, timeoutMs, record, minIntervalMs,
     label: key === undefined ? `id ${id}` : `'${key}' (id ${id})`,
     wait: options.wait === true || (timeoutMs !== undefined && timeoutMs > 0),
     deadline: timeoutMs !== undefined && timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
@@ -317,6 +357,48 @@ async function prove(request: LockRequest, grant: Grant): Promise<void> {
   await verifyOwnership(session, heldId, request.shared, request.config, request.applicationName);
 }
 
+// With a run record: the run's start (a new fencing token), unless a minimum interval says the last
+// run is too recent. Written on the locked session, under the key's id (with a limit, all slots
+// share it).
+async function recordStart(request: LockRequest, session: Session): Promise<RecordedRun | undefined> {
+  if (request.record === undefined) return undefined;
+  const start = {
+    id: request.id, key: request.key, host: hostname(), pid: process.pid,
+    ...(request.minIntervalMs === undefined ? {} : { minIntervalMs: request.minIntervalMs }),
+  };
+  const result = await startRun(session.sql, start, request.record);
+  if (!result.started) {
+    // Holding the key's only lock, no run of it can still be running; with a limit, one may.
+    const phrase = describeRun(result.previous, request.limit > 1 ? 'unknown' : 'no');
+    throw new RecentRunError(
+      `the last run of ${request.key === undefined ? `lock id ${request.id}` : `'${request.key}'`} ${phrase}, ` +
+        `less than the minimum interval (${formatDuration(request.minIntervalMs!)}) ago`,
+      result.previous, request.minIntervalMs!,
+    );
+  }
+  return {
+    id: request.id,
+    fencingToken: result.fencingToken,
+    previous: result.previous,
+    recordElsewhere: (end) => recordEndElsewhere(request, result.fencingToken, end),
+  };
+}
+
+// The lock's session is gone (the lock was lost): write the run's end from a new one, best effort
+// and briefly. The row is only updated while it is still this run's (its fencing token).
+async function recordEndElsewhere(request: LockRequest, fencingToken: bigint, end: RunEnd): Promise<void> {
+  const session = await openSession(request.config, {
+    connectTimeoutMs: Math.min(request.options.connectTimeoutMs ?? 10_000, 5000),
+    applicationName: applicationName(`pglock-record:${request.key ?? String(request.id)}`),
+    heartbeatMs: 0,
+  });
+  try {
+    await session.sql.unsafe(endRunStatement(request.id, fencingToken, end));
+  } finally {
+    await session.close().catch(() => undefined);
+  }
+}
+
 // A waiter that loses its connection before the grant holds nothing anywhere: it may reconnect
 // (to whichever host is the primary now) and queue again, while its own deadline allows.
 function shouldReconnect(request: LockRequest, error: unknown): boolean {
@@ -337,13 +419,16 @@ async function findHolders(session: Session, ids: bigint[]): Promise<string[]> {
   }
 }
 
-/** Acquire, run `fn` with the lock, release — even when `fn` throws. */
+/** Acquire, run `fn` with the lock, release — even when `fn` throws (recorded as completed or failed). */
 export async function withLock<T>(options: AcquireOptions, fn: (lock: Lock) => Promise<T> | T): Promise<T> {
   const lock = await acquireLock(options);
+  let end: RunEnd = { outcome: 'failed' };
   try {
-    return await fn(lock);
+    const result = await fn(lock);
+    end = { outcome: 'completed' };
+    return result;
   } finally {
-    await lock.release();
+    await lock.release({ end });
   }
 }
 

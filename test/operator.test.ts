@@ -221,8 +221,8 @@ t.test('--fencing-token for a role that may not create or write the token table:
   const result = await runPglock(['-d', target, '-k', uniqueKey('fencing-denied'), '--fencing-token', '--', 'echo', 'must not run']);
   t.equal(result.code, 69);
   t.equal(result.stdout.toString(), '', 'the command did not run');
-  t.match(result.stderr, /--fencing-token needs the table public\.pglock_fencing_tokens/);
-  t.match(result.stderr, /create table if not exists public\.pglock_fencing_tokens/);
+  t.match(result.stderr, /a fencing token needs the table public\.pglock_runs/);
+  t.match(result.stderr, /create table if not exists public\.pglock_runs/);
   t.notMatch(result.stderr, /reader-pw/, 'no password in the message');
   t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
 });

@@ -197,7 +197,7 @@ function lockWaiters(url: string, key: string): Promise<number> {
 
 function storedToken(url: string, id: bigint): Promise<bigint | undefined> {
   return withClient(url, async (sql) => {
-    const rows = await sql.unsafe<{ token: string }[]>(`select token::text as token from public.pglock_fencing_tokens where lock_id = ${id}`).catch(() => []);
+    const rows = await sql.unsafe<{ token: string }[]>(`select fencing_token::text as token from public.pglock_runs where lock_id = ${id}`).catch(() => []);
     return rows[0] ? BigInt(rows[0].token) : undefined;
   });
 }

@@ -60,9 +60,9 @@ async function status(args: string[] = [], target = url) {
 async function statusJson(args: string[] = [], target = url): Promise<StatusEntry[]> {
   const result = await status(['--json', ...args], target);
   if (result.code !== 0) throw new Error(`pglock status exited ${result.code}: ${result.stderr}`);
-  const parsed: unknown = JSON.parse(result.out);
-  if (!Array.isArray(parsed)) throw new Error(`not an array: ${result.out}`);
-  return parsed as StatusEntry[];
+  const parsed = JSON.parse(result.out) as { version?: unknown; locks?: unknown };
+  if (parsed.version !== 2 || !Array.isArray(parsed.locks)) throw new Error(`not a version 2 status: ${result.out}`);
+  return parsed.locks as StatusEntry[];
 }
 
 const waiting = (id: bigint) => async () => (await lockRows(server.admin, id)).some((row) => !row.granted);
@@ -291,7 +291,7 @@ t.test('pglock status as a role without pg_read_all_stats: details hidden, no cr
   const result = await status(['--json'], readerUrl.href);
   t.equal(result.code, 0);
   t.match(result.stderr, /^pglock: the details of 2 sessions of other roles are hidden from role 'status_reader_\w+'; a role with pg_read_all_stats sees them\n$/);
-  const entries = JSON.parse(result.out) as StatusEntry[];
+  const entries = (JSON.parse(result.out) as { locks: StatusEntry[] }).locks;
   t.comment(`pglock status --json as ${role}:\n${result.out}`);
   const pglockRow = entries.find((entry) => entry.lockId === String(lockIdForKey(key)));
   const sqlRow = entries.find((entry) => entry.lockId === '31337');
@@ -309,7 +309,7 @@ t.test('pglock status as a role without pg_read_all_stats: details hidden, no cr
   await server.admin.unsafe(`grant pg_read_all_stats to ${role}`);
   const granted = await status(['--json'], readerUrl.href);
   t.equal(granted.stderr, '', 'with pg_read_all_stats: no note');
-  t.ok((JSON.parse(granted.out) as StatusEntry[]).every((entry) => !entry.detailsHidden), 'and every detail shown');
+  t.ok((JSON.parse(granted.out) as { locks: StatusEntry[] }).locks.every((entry) => !entry.detailsHidden), 'and every detail shown');
   await session.unsafe('select pg_advisory_unlock_all()');
   session.release();
   await stop(holder);

@@ -32,6 +32,10 @@ export interface RunOptions {
   limit: number | undefined;
   /** Give the child PGLOCK_FENCING_TOKEN, a number that grows every time the lock changes hands. */
   fencingToken: boolean;
+  /** Run only if no run of the key started less than this long ago (the database's clock). */
+  minIntervalMs: number | undefined;
+  /** Keep the run record (also implied by fencingToken and minIntervalMs). */
+  record: boolean;
 }
 
 /** `pglock status [--key <name>] [--json]`: the advisory locks in the database, holders and waiters. */

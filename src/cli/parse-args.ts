@@ -31,6 +31,8 @@ interface RawFlags {
   shared?: boolean;
   limit?: string;
   fencingToken?: boolean;
+  minInterval?: string;
+  record?: boolean;
 }
 
 interface StatusFlags {
@@ -99,7 +101,9 @@ function buildProgram(): Command {
     .option('-E, --conflict-exit-code <n>', 'exit code when the lock is not acquired', String(ExitCode.Conflict))
     .option('-s, --shared', 'take the lock shared: shared holders run together, an exclusive holder excludes them all')
     .option('-n, --limit <n>', `let up to n holders run at once (a counting semaphore, 1 to ${MAX_LIMIT})`)
-    .option('--fencing-token', 'give the command PGLOCK_FENCING_TOKEN, a number that grows every time the lock changes hands')
+    .option('--fencing-token', 'give the command PGLOCK_FENCING_TOKEN, a number that grows every time the lock changes hands (implies --record)')
+    .option('--min-interval <duration>', 'run only if no run of this key started less than this long ago, by the database\'s clock (1h, 1d); else exit as when busy (implies --record)')
+    .option('--record', 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status')
     .option('--connect-timeout <duration>', 'keep trying to connect, with backoff, for this long', '10s')
     .option('--heartbeat <duration>', 'check that the lock is still held this often', '5s')
     .option('--kill-after <duration>', 'after the lock is lost, SIGKILL the command if it is still running this long after SIGTERM', '10s')
@@ -148,6 +152,8 @@ function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptio
   const verbosity: Verbosity = flags.verbose ? 'verbose' : flags.quiet ? 'quiet' : 'normal';
   const limit = flags.limit === undefined ? undefined : parseLimit(flags.limit);
   if (limit !== undefined && flags.shared) throw new UsageError('--limit and --shared cannot be used together');
+  const minIntervalMs = flags.minInterval === undefined ? undefined : parseMinInterval(flags.minInterval);
+  if (minIntervalMs !== undefined && flags.shared) throw new UsageError('--min-interval and --shared cannot be used together (shared holders run together)');
   return {
     key,
     lockId,
@@ -164,7 +170,16 @@ function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptio
     shared: flags.shared === true,
     limit,
     fencingToken: flags.fencingToken === true,
+    minIntervalMs,
+    record: flags.record === true || flags.fencingToken === true || minIntervalMs !== undefined,
   };
+}
+
+// A minimum interval is compared by the database, never used as a timer: up to ten years.
+function parseMinInterval(text: string): number {
+  const ms = parseDuration(text, '--min-interval', 3650 * 86_400_000);
+  if (ms === 0) throw new UsageError(`--min-interval must be longer than 0, got '${text}'`);
+  return ms;
 }
 
 function toStatusOptions(flags: StatusFlags, env: Env): StatusOptions {

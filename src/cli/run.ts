@@ -2,7 +2,8 @@ import { isatty } from 'node:tty';
 import { type Lock, acquireLock } from '../lock.js';
 import { describeTarget } from '../connection/index.js';
 import { formatDuration } from '../duration.js';
-import { LockBusyError, LockWaitAbortedError } from '../errors.js';
+import { LockBusyError, LockWaitAbortedError, RecentRunError } from '../errors.js';
+import { type RunEnd, describeRun } from '../runs/index.js';
 import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
 import { type ChildExit, type RunningChild, exitCodeForChild, prepareChild } from './child.js';
 import { findExecutable } from './find-executable.js';
@@ -44,7 +45,7 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
     }
     if (lock === undefined) return waitSignal ? signalExit(waitSignal, log) : options.conflictExitCode;
     if (waitSignal) {
-      await lock.release();
+      await lock.release({ end: { outcome: 'not-started' } });
       return signalExit(waitSignal, log);
     }
     let lostReason: string | undefined;
@@ -63,7 +64,7 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       await lock.release().catch(() => undefined);
       return ExitCode.LockLost;
     }
-    await releaseQuietly(lock, log);
+    await releaseQuietly(lock, runEnd(exit), log);
     const code = exitCodeForChild(exit);
     if (exit.kind === 'spawn-failed') log.error(`cannot run '${options.command.file}': ${exit.message}`, { exitCode: code });
     else log.info(`command ${describeExit(exit)}; lock released`, { exitCode: code });
@@ -84,6 +85,8 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): 
       shared: options.shared,
       ...(options.limit === undefined ? {} : { limit: options.limit }),
       fencingToken: options.fencingToken,
+      record: options.record,
+      ...(options.minIntervalMs === undefined ? {} : { minIntervalMs: options.minIntervalMs }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       connectTimeoutMs: options.connectTimeoutMs,
       heartbeatMs: options.heartbeatMs,
@@ -99,6 +102,16 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): 
     return lock;
   } catch (error) {
     if (error instanceof LockWaitAbortedError && signal.aborted) return undefined;
+    if (error instanceof RecentRunError) {
+      const { lastRun } = error;
+      log.notice(`the last run of ${label(options)} ${describeRun(lastRun, options.limit === undefined ? 'no' : 'unknown')}; ` +
+        `--min-interval ${formatDuration(error.minIntervalMs)}: not running the command`, {
+        code: error.code, exitCode: options.conflictExitCode,
+        lastRunStartedAt: lastRun.startedAt.toISOString(), lastRunAgeMs: lastRun.ageMs, lastRunHost: lastRun.host, lastRunPid: lastRun.pid,
+        lastRunOutcome: lastRun.outcome, lastRunExitCode: lastRun.exitCode ?? undefined, lastRunSignal: lastRun.signal ?? undefined,
+      });
+      return undefined;
+    }
     if (error instanceof LockBusyError) {
       log.notice(`${error.message}; not running the command`, { code: error.code, holders: error.holders.join('; ') || undefined, exitCode: options.conflictExitCode });
       return undefined;
@@ -109,7 +122,6 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): 
 
 // Logged only once the command has been told to run: nothing delays the handoff.
 function logAcquired(lock: Lock, options: RunOptions, started: number, log: Logger): void {
-  const label = options.key === undefined ? `id ${options.lockId}` : `'${options.key}'`;
   const details = [
     `id ${lock.id}`,
     ...(lock.shared ? ['shared'] : []),
@@ -117,7 +129,7 @@ function logAcquired(lock: Lock, options: RunOptions, started: number, log: Logg
     ...(lock.fencingToken === undefined ? [] : [`fencing token ${lock.fencingToken}`]),
     `backend ${lock.backendPid}`,
   ];
-  log.info(`acquired lock ${label} (${details.join(', ')}) after ${formatDuration(Date.now() - started)}`, {
+  log.info(`acquired lock ${label(options)} (${details.join(', ')}) after ${formatDuration(Date.now() - started)}`, {
     heldId: String(lock.id), slot: lock.slot, shared: lock.shared || undefined,
     fencingToken: lock.fencingToken === undefined ? undefined : String(lock.fencingToken), backendPid: lock.backendPid,
   });
@@ -130,10 +142,14 @@ function stopChild(child: RunningChild, killAfterMs: number): void {
   void child.exited.then(() => clearTimeout(timer));
 }
 
-async function releaseQuietly(lock: Lock, log: Logger): Promise<void> {
+function label(options: RunOptions): string {
+  return options.key === undefined ? `id ${options.lockId}` : `'${options.key}'`;
+}
+
+async function releaseQuietly(lock: Lock, end: RunEnd, log: Logger): Promise<void> {
   try {
     // pglock exits right after: once the unlock is confirmed, it need not wait for the socket.
-    await lock.release({ waitForClose: false });
+    await lock.release({ waitForClose: false, end });
   } catch (error) {
     log.warn(`could not release the lock cleanly (${(error as Error).message}); closing the session releases it`);
   }
@@ -147,6 +163,13 @@ function signalExit(signal: ForwardedSignal, log: Logger): number {
 
 function childEnv(options: RunOptions): Record<string, string> {
   return { PGLOCK_KEY: options.key ?? '', PGLOCK_LOCK_ID: String(options.lockId) };
+}
+
+// How the run ended, for the run record. A command that could not start does not count as a run.
+function runEnd(exit: ChildExit): RunEnd {
+  if (exit.kind === 'exited') return { outcome: 'exited', exitCode: exit.code };
+  if (exit.kind === 'signaled') return { outcome: 'signaled', signal: exit.signal };
+  return { outcome: 'not-started' };
 }
 
 function describeExit(exit: ChildExit): string {

@@ -1,13 +1,20 @@
 import { describeConnectError, openSession } from '../connection/index.js';
 import { describeTarget } from '../connection/index.js';
+import { formatDuration } from '../duration.js';
 import { DatabaseUnavailableError } from '../errors.js';
-import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks } from '../holders.js';
+import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks, slotOf } from '../holders.js';
 import { applicationName } from '../lock.js';
+import { lockIdForKey } from '../lock-id.js';
+import { type RunRecord, type StillRunning, RUNS_TABLE, describeOutcome, listRuns } from '../runs/index.js';
 import type { Logger } from './logger.js';
 import type { StatusOptions } from './options.js';
 
 /**
- * One element of `pglock status --json` (a JSON array of these, on one line):
+ * `pglock status --json` prints one line: { "version": 2, "locks": StatusEntry[], "runs": RunEntry[] | null }
+ * (version 1, before the run record, was the bare array of locks). `runs` is null when the role
+ * may not read the run record.
+ *
+ * One element of `locks`:
  *
  *   key             string | null   the pglock key of the lock (from the session's application_name,
  *                                   or with --key the key asked for); null when unknown
@@ -42,6 +49,40 @@ export interface StatusEntry {
   detailsHidden: boolean;
 }
 
+/**
+ * One element of `runs`: the last recorded run of a lock id (see runs/read.ts), newest first.
+ *
+ *   key          string | null   the key (null for a run by --lock-id)
+ *   lockId       string          the key's id (with --limit, the runs of all its slots are here)
+ *   fencingToken string
+ *   startedAt    string          ISO time, by the database's clock
+ *   endedAt      string | null   null while running, or when the end was never recorded
+ *   durationMs   number | null
+ *   ageMs        number          how long ago it started, by the database's clock
+ *   host         string | null   the pglock process's host and pid
+ *   pglockPid    number | null
+ *   outcome      "running" | "exited" | "signaled" | "lock-lost" | "not-started" | "completed" | "failed" | "released"
+ *   exitCode     number | null
+ *   signal       string | null
+ *   holding      boolean | null  whether that pglock holds the key's lock now (null: cannot tell,
+ *                                the holders' details are hidden from this role)
+ */
+export interface RunEntry {
+  key: string | null;
+  lockId: string;
+  fencingToken: string;
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+  ageMs: number;
+  host: string | null;
+  pglockPid: number | null;
+  outcome: RunRecord['outcome'];
+  exitCode: number | null;
+  signal: string | null;
+  holding: boolean | null;
+}
+
 // `pglock status [--key K] [--json]`: the advisory locks of the database, holders and waiters, on
 // stdout (what was asked for); stderr only for notes. Connection failures propagate as the
 // DatabaseUnavailableError openSession throws.
@@ -57,23 +98,91 @@ export async function showStatus(options: StatusOptions, log: Logger, write: (te
       'not the primary\'s (advisory locks are not replicated); pglock never locks on a standby');
   }
   let rows: AdvisoryLockRow[];
+  let runs: RunRecord[] | null = null;
   try {
     rows = await listAdvisoryLocks(session.sql);
+    try {
+      runs = await listRuns(session.sql, options.key === undefined ? {} : { ids: [lockIdForKey(options.key)] });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '42501') throw error;
+      log.notice(`role '${options.connection.user}' may not read the run record ${RUNS_TABLE} (${describeConnectError(error)}); grant it select to see the last runs`);
+    }
   } catch (error) {
     throw new DatabaseUnavailableError(`cannot list the advisory locks at ${describeTarget(options.connection, session.host)}: ${describeConnectError(error)}`, { cause: error });
   } finally {
     await session.close().catch(() => undefined);
   }
+  const held = rows;
   if (options.key !== undefined) rows = onlyKey(rows, options.key);
   const entries = rows.map(toEntry);
+  const runEntries = runs === null ? null : runs.map((run) => toRunEntry(run, held));
   const hidden = new Set(entries.filter((entry) => entry.detailsHidden).map((entry) => entry.pid));
   if (hidden.size > 0) {
     log.notice(`the details of ${hidden.size} ${hidden.size === 1 ? 'session' : 'sessions'} of other roles are hidden from ` +
       `role '${options.connection.user}'; a role with pg_read_all_stats sees them`);
   }
-  if (options.json) write(`${JSON.stringify(entries)}\n`);
-  else write(renderTable(entries, summary(entries, options), new Date()));
+  if (options.json) write(`${JSON.stringify({ version: 2, locks: entries, runs: runEntries })}\n`);
+  else write(renderTable(entries, summary(entries, options), new Date()) + renderRuns(runEntries, runs ?? [], options));
   return 0;
+}
+
+function toRunEntry(run: RunRecord, locks: AdvisoryLockRow[]): RunEntry {
+  return {
+    key: run.key,
+    lockId: String(run.lockId),
+    fencingToken: String(run.fencingToken),
+    startedAt: run.startedAt.toISOString(),
+    endedAt: run.endedAt?.toISOString() ?? null,
+    durationMs: run.endedAt === null ? null : Math.max(0, run.endedAt.getTime() - run.startedAt.getTime()),
+    ageMs: run.ageMs,
+    host: run.host,
+    pglockPid: run.pid,
+    outcome: run.outcome,
+    exitCode: run.exitCode,
+    signal: run.signal,
+    holding: holding(run, locks),
+  };
+}
+
+// Does the run's pglock (host and pid, from its application_name) hold a lock of the key now?
+// PostgreSQL keeps at most 63 bytes of application_name: the host there may be cut short.
+function holding(run: RunRecord, locks: AdvisoryLockRow[]): boolean | null {
+  if (run.outcome !== 'running') return false;
+  const ofKey = locks.filter((row) => row.granted && /^-?\d+$/.test(row.lockId) && (slotOf(BigInt(row.lockId), run.lockId) ?? -1) >= 0);
+  const mine = ofKey.some((row) => row.pglock !== null && row.pglock.pid === run.pid && run.host !== null && run.host.startsWith(row.pglock.host));
+  if (mine) return true;
+  return ofKey.some((row) => row.detailsHidden) ? null : false;
+}
+
+// The last recorded runs: with --key one line (also when there is none), else a table of the keys.
+function renderRuns(entries: RunEntry[] | null, runs: RunRecord[], options: StatusOptions): string {
+  if (entries === null) return '';
+  const phrases = runs.map((run, i) => describeOutcome(run, stillRunning(entries[i]!.holding)));
+  if (options.key !== undefined) {
+    const [entry] = entries;
+    if (entry === undefined) return `no recorded run of '${printable(options.key)}' (runs are recorded with --record, --min-interval or --fencing-token)\n`;
+    return `last run of '${printable(options.key)}': started ${started(entry)}${pglock(entry, ' on ')}, ${phrases[0]}; fencing token ${entry.fencingToken}\n`;
+  }
+  if (entries.length === 0) return '';
+  const rows = [['KEY', 'STARTED', 'PGLOCK', 'OUTCOME', 'FENCING TOKEN'], ...entries.map((entry, i) => [
+    entry.key === null ? `id ${entry.lockId}` : printable(entry.key), started(entry), pglock(entry) || '-', phrases[i]!, entry.fencingToken,
+  ])];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const lines = rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
+  return `\nlast recorded runs (${RUNS_TABLE}):\n${lines.join('\n')}\n`;
+}
+
+function stillRunning(holding: boolean | null): StillRunning {
+  return holding === null ? 'unknown' : holding ? 'yes' : 'no';
+}
+
+function started(entry: RunEntry): string {
+  return `${formatDuration(entry.ageMs)} ago (${entry.startedAt.replace(/\.\d+Z$/, 'Z')})`;
+}
+
+function pglock(entry: RunEntry, prefix = ''): string {
+  if (entry.host === null) return '';
+  return `${prefix}${printable(entry.host)}${entry.pglockPid === null ? '' : prefix ? ` (pid ${entry.pglockPid})` : `:${entry.pglockPid}`}`;
 }
 
 // --key: the key's own lock, its --limit slots and gate, whoever holds them (a plain SQL session

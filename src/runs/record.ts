@@ -1,0 +1,88 @@
+import type { ReservedSql } from '../connection/index.js';
+import { intLiteral, textLiteral } from '../sql-int.js';
+import { type RawRun, type RunRecord, RUN_COLUMNS, listRuns, toRunRecord } from './read.js';
+import { RUNS_TABLE, withRunsTable } from './table.js';
+
+// Writing the run record, always while holding the lock, so the writes for one key are ordered
+// like its holders:
+//  - the start (one statement): a new fencing token and the run's start, host and pid; with a
+//    minimum interval only if the last run started at least that long ago by the database's clock,
+//    so racing hosts whose clocks disagree cannot both pass;
+//  - the end (exit code, signal, "lock lost"), written only if the row is still this run's (its
+//    fencing token), in the same round trip as the unlock where it can be.
+//
+// Fencing tokens are timeline × 2³² + a counter. Every promotion of a standby starts a new, higher
+// timeline, so the first token on the new primary is above every token the old one handed out, even
+// those whose commits never reached the standby (asynchronous replication). The increment is an
+// ordinary committed write, so a token is never handed out twice, even after a server crash.
+
+export interface RunStart {
+  /** The lock id the record is kept under: the key's own id (with --limit, not the slot's). */
+  id: bigint;
+  key: string | undefined;
+  host: string;
+  pid: number;
+  /** Start only if the last run (that started its command) began at least this long ago. */
+  minIntervalMs?: number;
+}
+
+export type RunStarted =
+  | { started: true; fencingToken: bigint; previous: RunRecord | undefined }
+  | { started: false; previous: RunRecord };
+
+/** How a run ended, as pglock records it. */
+export type RunEnd =
+  | { outcome: 'exited'; exitCode: number }
+  | { outcome: 'signaled'; signal: string }
+  | { outcome: 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released' };
+
+// The timeline is the first 8 hex digits of the current WAL file's name.
+const TIMELINE_BASE = `(('x' operator(pg_catalog.||) pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::pg_catalog.bit(32)::pg_catalog.int8 operator(pg_catalog.*) 4294967296)`;
+
+/** Record the start of a run (creating the table on first use), unless a run is too recent. */
+export async function startRun(sql: ReservedSql, run: RunStart, what: string): Promise<RunStarted> {
+  return withRunsTable(sql, what, async () => {
+    const [row] = await sql.unsafe<(RawRun & { token: string | null })[]>(startStatement(run));
+    const previous = row === undefined ? undefined : toRunRecord(row);
+    if (row?.token != null) return { started: true, fencingToken: BigInt(row.token), previous };
+    // Not started. Only with --limit can another slot's holder have started a run since this
+    // statement's snapshot was taken (its row lock made the update re-check and skip): read again.
+    const [latest] = await listRuns(sql, { ids: [run.id] });
+    const last = latest ?? previous;
+    if (last === undefined) throw new Error(`the run record of lock id ${run.id} was neither written nor found`);
+    return { started: false, previous: last };
+  });
+}
+
+function startStatement(run: RunStart): string {
+  const id = intLiteral(run.id);
+  const recent = run.minIntervalMs === undefined ? '' : `
+      where r.outcome operator(pg_catalog.=) 'not-started'
+         or r.started_at operator(pg_catalog.<=) (pg_catalog.now() operator(pg_catalog.-) '${intLiteral(run.minIntervalMs)} milliseconds'::pg_catalog.interval)`;
+  return `
+    with previous as (
+      select ${RUN_COLUMNS} from ${RUNS_TABLE} r where r.lock_id operator(pg_catalog.=) ${id}
+    ), started as (
+      insert into ${RUNS_TABLE} as r (lock_id, key, fencing_token, started_at, ended_at, host, pid, outcome, exit_code, signal)
+      values (${id}, ${run.key === undefined ? 'null' : textLiteral(run.key)}, ${TIMELINE_BASE} operator(pg_catalog.+) 1, pg_catalog.now(),
+              null, ${textLiteral(run.host)}, ${intLiteral(run.pid)}, 'running', null, null)
+      on conflict (lock_id) do update set
+        key = excluded.key, fencing_token = greatest(r.fencing_token operator(pg_catalog.+) 1, excluded.fencing_token),
+        started_at = excluded.started_at, ended_at = null, host = excluded.host, pid = excluded.pid,
+        outcome = excluded.outcome, exit_code = null, signal = null${recent}
+      returning r.fencing_token
+    )
+    select (select s.fencing_token::pg_catalog.text from started s) as token, p.*
+    from (values (1)) as one (x) left join previous p on true`;
+}
+
+/**
+ * The statement that records a run's end: only while the row is still this run's (a later holder's
+ * run has a higher token). Text, so that it can share a round trip with the unlock.
+ */
+export function endRunStatement(id: bigint, fencingToken: bigint, end: RunEnd): string {
+  const exitCode = end.outcome === 'exited' ? intLiteral(end.exitCode) : 'null';
+  const signal = end.outcome === 'signaled' ? textLiteral(end.signal) : 'null';
+  return `update ${RUNS_TABLE} set ended_at = pg_catalog.now(), outcome = ${textLiteral(end.outcome)}, exit_code = ${exitCode}, signal = ${signal}
+    where lock_id operator(pg_catalog.=) ${intLiteral(id)} and fencing_token operator(pg_catalog.=) ${intLiteral(fencingToken)}`;
+}
