@@ -4,7 +4,7 @@
 // Prints a table and the goal checks to stdout (progress goes to stderr) and writes the raw
 // samples to bench/results/<timestamp>.json and bench/results/latest.json.
 //
-//   node bench/run.js [--quick] [--only run-once,handoff,contention,rss,scale,budget]
+//   node bench/run.js [--quick] [--only run-once,handoff,contention,rss,scale,budget,skip]
 //
 // Exit code: 0 when every measurement ran correctly (goals are reported, not enforced), 1 when a
 // correctness check failed (a bad exit code, a missing or overlapping critical section) or a
@@ -24,6 +24,7 @@ import { measureRss } from './measure/rss.js';
 import { measureRunOnce } from './measure/run-once.js';
 import { measureScale } from './measure/scale.js';
 import { measureBudget } from './measure/budget.js';
+import { measureSkip } from './measure/skip.js';
 
 const MEASUREMENTS = {
   'run-once': measureRunOnce,
@@ -32,6 +33,7 @@ const MEASUREMENTS = {
   rss: measureRss,
   scale: measureScale,
   budget: measureBudget,
+  skip: measureSkip,
 };
 
 // Sizes: the full run takes about three minutes on 2 cores (budget alone about one); --quick is a
@@ -43,6 +45,7 @@ const FULL = {
   rss: { runs: 3, sampleAtMs: 700 },
   scale: { count: 300, tools: ['pglock', 'withlock'] },
   budget: { count: 60, roleLimit: 20, sectionSeconds: '0.3' },
+  skip: { runs: 15, warmups: 2 },
 };
 const QUICK = {
   'run-once': { runs: 5, warmups: 1 },
@@ -51,6 +54,7 @@ const QUICK = {
   rss: { runs: 1, sampleAtMs: 700 },
   scale: { count: 50, tools: ['pglock'] },
   budget: { count: 20, roleLimit: 8, sectionSeconds: '0.3' },
+  skip: { runs: 3, warmups: 1 },
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));

@@ -1,8 +1,8 @@
 // Cron fleets and the run record: --min-interval (one run per schedule tick, by the database's
 // clock), --record, the run's end (exit code, signal, lock lost), what `pglock status` shows, and the
 // library's minIntervalMs. End to end: the built binary against a real server.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -60,6 +60,33 @@ t.test('a fleet whose ticks spread over 3s, running a 0.1s job: without --min-in
   t.ok(results.some((result) => /the last run of '.*' started [\d.]+m?s ago on .* and exited 0 after [\d.]+m?s; --min-interval 1m: not running the command/.test(result.stderr)),
     'the later ones say when the last run started and how it ended');
   t.match(await lastRun(key), { outcome: 'exited', exitCode: 0, host, pglockPid: pids[ran], holding: false });
+});
+
+t.test("README's cron recipe, run as written on three hosts whose ticks spread over a second: one report", async (t) => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const line = readme.split('\n').find((text) => text.startsWith('0 3 * * * ') && text.includes('--min-interval'));
+  if (line === undefined) throw new Error("README's cron recipe line (0 3 * * * … --min-interval) is missing");
+  const cronCommand = line.split(' ').slice(5).join(' ');
+  t.match(cronCommand, /^PGLOCK_DATABASE_URL=postgres:\/\/cron@db\/app pglock .* -- \/opt\/app\/bin\/report$/, 'the recipe as README shows it');
+  // Only what points at the reader's own machine changes: the database URL and the report script.
+  const dir = tempDir();
+  symlinkSync(PGLOCK_BIN, join(dir, 'pglock'));
+  const log = join(dir, 'report.log');
+  const results = [];
+  for (let i = 0; i < 3; i++) {
+    if (i > 0) await sleep(500);
+    const command = cronCommand.replace('postgres://cron@db/app', `'${url}'`).replace('/opt/app/bin/report', `${node} ${record} ${log} host${i} 100`);
+    results.push(new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn('/bin/sh', ['-c', command], { env: cleanEnv({ PATH: `${dir}:${process.env.PATH ?? ''}` }), stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (status) => resolve({ status, stderr }));
+    }));
+  }
+  const done = await Promise.all(results);
+  t.equal(readSections(log).length, 1, 'the report ran once');
+  t.same(done.map((result) => result.status), [0, 0, 0], 'every host exits 0 (-E 0): cron does not alert');
+  t.same(done.map((result) => result.stderr), ['', '', ''], 'and prints nothing (-q): no cron mail');
 });
 
 t.test('after the interval passes the next run goes ahead; a failed run counts too', async (t) => {

@@ -247,7 +247,7 @@ t.test('pglock status --key: only that key, whoever holds it; SQL sessions have 
   const text = await status(['--key', key]);
   t.match(text.out, /report-job/);
   t.notMatch(text.out, otherKey);
-  t.match(text.out, new RegExp(`2 advisory locks for key '${key}' in database '${server.database}': 1 holder, 1 waiter\\n$`));
+  t.match(text.out, new RegExp(`2 advisory locks for key '${key}' in database '${server.database}': 1 holder, 1 waiter\\nno recorded run of '${key}' \\(runs are recorded with --record, --min-interval or --fencing-token\\)\\n$`));
   t.equal((await status(['--key', uniqueKey('none')])).out.startsWith('no advisory locks for key'), true);
 
   await stop(holder);

@@ -66,6 +66,13 @@ export function tableRows(results) {
   add(`${b} app connect failures`, (s) => s.appFailures, budget?.summary, count);
   add(`${b} app connect median (ms)`, (s) => s.appMedianMs, budget?.summary, count);
   add(`${b} app connect max (ms)`, (s) => s.appSlowestMs, budget?.summary, count);
+
+  // pglock only: what a skipped run costs (wall time; connections and statements sent).
+  for (const [name, s] of Object.entries(results.skip?.summary ?? {})) {
+    add(`${name} median (ms)`, (v) => v.median, { pglock: s }, { digits: 1, ratios: false });
+    add(`${name} connections`, (v) => v.connections, { pglock: s }, { digits: 0, ratios: false });
+    add(`${name} statements (round trips)`, (v) => v.statements, { pglock: s }, { digits: 0, ratios: false });
+  }
   return rows;
 }
 
