@@ -68,8 +68,10 @@ async function countThroughProxy(url, env, { args, expect }, problems, name) {
           if (buffer.length < 4) break;
           const length = buffer.readInt32BE(0);
           if (buffer.length < length) break;
+          // An SSLRequest or GSSENCRequest comes before the startup message itself.
+          const code = buffer.readInt32BE(4);
+          started = code !== 80877103 && code !== 80877104;
           buffer = buffer.subarray(length);
-          started = true;
           continue;
         }
         if (buffer.length < 5) break;

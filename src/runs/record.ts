@@ -45,13 +45,18 @@ export async function startRun(sql: ReservedSql, run: RunStart, what: string): P
     const [row] = await sql.unsafe<(RawRun & { token: string | null })[]>(startStatement(run));
     const previous = row === undefined ? undefined : toRunRecord(row);
     if (row?.token != null) return { started: true, fencingToken: BigInt(row.token), previous };
-    // Not started. Only with --limit can another slot's holder have started a run since this
-    // statement's snapshot was taken (its row lock made the update re-check and skip): read again.
+    if (previous !== undefined && blocks(previous, run.minIntervalMs)) return { started: false, previous };
+    // Not started, yet the snapshot shows no run that blocks it. Only with --limit: another slot's
+    // holder started a run after this statement's snapshot was taken (its row lock made the update
+    // re-check and skip). Read that run.
     const [latest] = await listRuns(sql, { ids: [run.id] });
-    const last = latest ?? previous;
-    if (last === undefined) throw new Error(`the run record of lock id ${run.id} was neither written nor found`);
-    return { started: false, previous: last };
+    if (latest === undefined) throw new Error(`the run record of lock id ${run.id} was neither written nor found`);
+    return { started: false, previous: latest };
   });
+}
+
+function blocks(previous: RunRecord, minIntervalMs: number | undefined): boolean {
+  return minIntervalMs !== undefined && previous.outcome !== 'not-started' && previous.ageMs < minIntervalMs;
 }
 
 function startStatement(run: RunStart): string {
