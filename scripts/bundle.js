@@ -30,7 +30,9 @@ const lazyBuiltins = {
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => {
       const name = args.path.replace(/^node:/, '');
-      if (!(name in LAZY_BUILTINS) || !args.importer.includes('node_modules')) return undefined;
+      // pglock's own TLS code (src/connection/tls.ts) imports tls by default import only: lazy too.
+      const ours = name === 'tls' && args.importer.includes('/src/connection/');
+      if (!(name in LAZY_BUILTINS) || !(args.importer.includes('node_modules') || ours)) return undefined;
       return { path: name, namespace: 'lazy-builtin' };
     });
     pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyModule(args.path), loader: 'js' }));

@@ -1,4 +1,4 @@
-import { passwordsIn } from '../connection/index.js';
+import { passwordsIn, secretsOf } from '../connection/index.js';
 import { PglockError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { printKey } from './key-command.js';
@@ -23,12 +23,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<neve
         code = printKey(parsed.options);
         break;
       case 'status':
-        log.addSecret(parsed.options.connection.password);
+        secretsOf(parsed.options.connection).forEach(log.addSecret);
+        parsed.options.connection.notes?.forEach((note) => log.warn(note));
         code = await showStatus(parsed.options, log);
         break;
       case 'run':
         log = createLogger({ verbosity: parsed.options.verbosity, format: parsed.options.logFormat });
-        [...secrets, parsed.options.connection.password].forEach(log.addSecret);
+        [...secrets, ...secretsOf(parsed.options.connection)].forEach(log.addSecret);
+        parsed.options.connection.notes?.forEach((note) => log.warn(note));
         log.setContext({ key: parsed.options.key, lockId: String(parsed.options.lockId) });
         code = await runLocked(parsed.options, log);
         break;

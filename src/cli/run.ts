@@ -77,6 +77,9 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
 async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): Promise<Lock | undefined> {
   let slotTries = 0;
   try {
+    const { service, ignoredParams } = options.connection;
+    if (service) log.info(`connection settings from service '${service.name}' in ${service.file}`);
+    if (ignoredParams.length > 0) log.info(`ignoring connection parameters pglock does not use: ${ignoredParams.join(', ')}`);
     log.info(`connecting to ${describeTarget(options.connection)}`);
     const lock = await acquireLock({
       ...(options.key === undefined ? { lockId: options.lockId } : { key: options.key }),

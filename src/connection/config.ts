@@ -7,6 +7,8 @@ export interface HostSpec {
   /** Host name, IP address, or (starting with '/') the directory of a Unix socket. */
   host: string;
   port: number;
+  /** The password for this server from the password file, when none was given otherwise. */
+  password?: string;
 }
 
 /**
@@ -27,8 +29,14 @@ export interface ConnectionConfig {
   password?: string;
   ssl: SslSetting;
   targetSessionAttrs?: TargetSessionAttrs;
-  /** URL query parameters pglock does not use (reported in verbose mode). */
+  /** Connection parameters pglock does not use (reported in verbose mode). */
   ignoredParams: string[];
+  /** Warnings about the settings, for the user (a password file others may read, ignored). */
+  notes?: string[];
+  /** The service the settings came from, if any. */
+  service?: { name: string; file: string };
+  /** The password file a host's password came from, if any (named when authentication fails). */
+  passwordFile?: string;
 }
 
 export type Env = Record<string, string | undefined>;

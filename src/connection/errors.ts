@@ -43,10 +43,31 @@ const NETWORK_TEXT: Record<string, string> = {
   ESTANDBY: 'a standby (in recovery)',
 };
 
+// TLS failures, by which check failed. Node's own messages say little ("unable to verify the first
+// certificate"); these say what to look at.
+const UNKNOWN_CA = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
+]);
+const CLIENT_CERT_REJECTED = /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|ACCESS_DENIED|DECRYPT_ERROR|HANDSHAKE_FAILURE)$/;
+
+function describeTlsError(code: string, error: unknown): string | undefined {
+  const message = error instanceof Error ? firstLine(error.message) : '';
+  if (UNKNOWN_CA.has(code)) return `TLS: the server's certificate is not signed by a trusted CA (check sslrootcert): ${message} (${code})`;
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `TLS: the server's certificate is not valid now: ${message} (${code})`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS: host name mismatch (sslmode=verify-full): ${message.replace(/^Hostname\/IP does not match certificate's altnames: /, '')}`;
+  if (CLIENT_CERT_REJECTED.test(code)) return `TLS: the server rejected the client certificate, or requires one (check sslcert and sslkey): ${message} (${code})`;
+  if (/^ERR_OSSL_|^ERR_SSL_/.test(code) && /bad decrypt|BAD_DECRYPT|passphrase/i.test(`${code} ${message}`)) return `TLS: cannot decrypt the client key: wrong or missing sslpassword (${code})`;
+  if (/^ERR_SSL_|^ERR_TLS_/.test(code)) return `TLS handshake failed: ${message} (${code})`;
+  return undefined;
+}
+
 /** One line saying why a connection failed: the server's message, or the network error. */
 export function describeConnectError(error: unknown): string {
   const code = errorCode(error);
   if (NETWORK_TEXT[code]) return code === 'ESTANDBY' ? NETWORK_TEXT[code] : `${NETWORK_TEXT[code]} (${code})`;
+  const tls = describeTlsError(code, error);
+  if (tls) return tls;
   const message = error instanceof Error ? firstLine(error.message) : String(error);
   const slots = isOutOfSlots(error) ? 'no free connection slot: ' : '';
   return code ? `${slots}${message} (${code})` : message;
@@ -90,7 +111,8 @@ function singleHostError(config: ConnectionConfig, spec: HostSpec, error: unknow
   const code = errorCode(error);
   const reason = describeConnectError(error);
   if (code === '28P01' || code === '28000') {
-    return new DatabaseUnavailableError(`authentication failed for ${target}: ${reason}`, { cause: error, code: 'EAUTH' });
+    const file = config.password === undefined && spec.password !== undefined ? ` (password from the password file ${config.passwordFile})` : '';
+    return new DatabaseUnavailableError(`authentication failed for ${target}: ${reason}${file}`, { cause: error, code: 'EAUTH' });
   }
   if (code === '3D000') {
     return new DatabaseUnavailableError(`database '${config.database}' does not exist at ${target}`, { cause: error, code: 'ENODATABASE' });

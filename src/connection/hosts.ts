@@ -1,19 +1,34 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { HostSpec, TargetSessionAttrs } from './config.js';
 
 export const DEFAULT_PORT = 5432;
-export const DEFAULT_HOST = 'localhost';
+/** Where libpq looks for the server's Unix socket when no host is given (Debian's, then upstream's). */
+export const DEFAULT_SOCKET_DIRS = ['/var/run/postgresql', '/tmp'];
 
 // Pair a host list with a port list as libpq does: one port for every host, or one per host; an
-// empty entry takes the default.
+// empty entry takes the default (the Unix socket; the port 5432).
 export function pairHosts(hosts: string[], ports: string[]): HostSpec[] {
   if (ports.length !== 1 && ports.length !== hosts.length) {
     throw new UsageError(`could not match ${ports.length} port numbers to ${hosts.length} hosts`);
   }
-  return hosts.map((host, i) => ({
-    host: host === '' ? DEFAULT_HOST : host,
-    port: parsePort(ports.length === 1 ? ports[0]! : ports[i]!),
-  }));
+  return hosts.map((host, i) => {
+    const port = parsePort(ports.length === 1 ? ports[0]! : ports[i]!);
+    return { host: host === '' ? defaultSocketHosts([String(port)])[0]!.host : host, port };
+  });
+}
+
+/**
+ * No host given: the Unix socket, as libpq and psql use it. The directory whose socket for the
+ * port exists; if neither has one (yet: the server may be starting), both, in order, so that a
+ * connection can still succeed and a failure names every place pglock looked.
+ */
+export function defaultSocketHosts(ports: string[]): HostSpec[] {
+  if (ports.length !== 1) throw new UsageError(`could not match ${ports.length} port numbers to the one default host (the Unix socket)`);
+  const port = parsePort(ports[0]!);
+  const found = DEFAULT_SOCKET_DIRS.find((dir) => existsSync(join(dir, `.s.PGSQL.${port}`)));
+  return (found === undefined ? DEFAULT_SOCKET_DIRS : [found]).map((host) => ({ host, port }));
 }
 
 export function parsePort(text: string): number {

@@ -1,49 +1,75 @@
 import { userInfo } from 'node:os';
-import type { ConnectionConfig, Env } from './config.js';
-import { pairHosts, parseTargetSessionAttrs } from './hosts.js';
+import type { ConnectionConfig, Env, HostSpec } from './config.js';
+import { defaultSocketHosts, pairHosts, parseTargetSessionAttrs } from './hosts.js';
+import { USED_KEYWORDS, type Params } from './keywords.js';
+import { envParams, parseConnectionString, withDefaults } from './params.js';
+import { passwordFilePath, passwordFromFile } from './password-file.js';
+import { serviceParams } from './service.js';
 import { sslSetting } from './tls.js';
-import { parseDatabaseUrl } from './url.js';
 
-/** The URL to use: the flag, else PGLOCK_DATABASE_URL, else DATABASE_URL; undefined → libpq env. */
+/** The connection string to use: the flag, else PGLOCK_DATABASE_URL, else DATABASE_URL; undefined → libpq env. */
 export function pickDatabaseUrl(flag: string | undefined, env: Env): string | undefined {
   return nonEmpty(flag) ?? nonEmpty(env.PGLOCK_DATABASE_URL) ?? nonEmpty(env.DATABASE_URL);
 }
 
-const KNOWN_PARAMS = new Set(['sslmode', 'sslrootcert', 'host', 'port', 'dbname', 'user', 'password', 'target_session_attrs']);
+// Resolve a connection the way libpq does, in this order (the first that sets a parameter wins):
+//   1. the connection string (a postgres:// URL or keyword=value pairs): -d, PGLOCK_DATABASE_URL,
+//      DATABASE_URL, or the library's `url`;
+//   2. the service it names (service=…, else PGSERVICE), from the service files (service.ts);
+//   3. the libpq environment variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, … see keywords.ts);
+//   4. the defaults: the Unix socket (/var/run/postgresql, else /tmp), port 5432, the OS user, a
+//      database named like the user, sslmode prefer.
+// Then, for each host, if no password was given: the password file (password-file.ts). postgres.js
+// reads none of these by itself; pglock hands it explicit options only.
+export function resolveConnectionConfig(text: string | undefined, env: Env): ConnectionConfig {
+  const explicit = text === undefined ? new Map<string, string>() : parseConnectionString(text);
+  const serviceName = nonEmpty(explicit.get('service')) ?? nonEmpty(env.PGSERVICE);
+  const service = serviceName === undefined ? undefined : serviceParams(serviceName, env);
+  const params = withDefaults(service ? withDefaults(explicit, service.params) : explicit, envParams(env));
+  const get = (keyword: string) => nonEmpty(params.get(keyword));
 
-// Resolve a connection from a URL and/or the libpq variables (PGHOST PGPORT PGUSER PGPASSWORD
-// PGDATABASE PGSSLMODE PGSSLROOTCERT PGTARGETSESSIONATTRS). URL parts win; the environment fills
-// what the URL leaves out, as libpq does. postgres.js ignores PGSSLMODE and DATABASE_URL, so
-// pglock maps them here and hands postgres.js explicit options only.
-export function resolveConnectionConfig(url: string | undefined, env: Env): ConnectionConfig {
-  const fromUrl = url === undefined ? undefined : parseDatabaseUrl(url);
-  const params = fromUrl?.params ?? new Map<string, string>();
-  const user = fromUrl?.user ?? nonEmpty(env.PGUSER) ?? osUser();
-  const sslmode = params.get('sslmode') ?? nonEmpty(env.PGSSLMODE) ?? 'prefer';
-  const rootCert = params.get('sslrootcert') ?? nonEmpty(env.PGSSLROOTCERT);
-  const hostList = list(params.get('host')) ?? written(fromUrl?.hosts) ?? list(nonEmpty(env.PGHOST)) ?? [''];
-  const portList = list(params.get('port')) ?? written(fromUrl?.ports) ?? list(nonEmpty(env.PGPORT)) ?? [''];
-  const hosts = pairHosts(hostList, portList);
+  const user = get('user') ?? osUser();
+  const database = get('dbname') ?? user;
+  const portList = list(params.get('port')) ?? [''];
+  const hosts = get('host') === undefined ? defaultSocketHosts(portList) : pairHosts(list(params.get('host'))!, portList);
   const config: ConnectionConfig = {
     host: hosts[0]!.host,
     port: hosts[0]!.port,
     hosts,
-    database: fromUrl?.database ?? params.get('dbname') ?? nonEmpty(env.PGDATABASE) ?? user,
+    database,
     user,
-    ssl: sslSetting(sslmode, rootCert),
-    ignoredParams: [...params.keys()].filter((name) => !KNOWN_PARAMS.has(name)),
+    ssl: sslSetting(get('sslmode') ?? 'prefer', {
+      rootCert: get('sslrootcert'), cert: get('sslcert'), key: get('sslkey'), password: params.get('sslpassword'), env,
+    }),
+    ignoredParams: [...params.keys()].filter((keyword) => !USED_KEYWORDS.has(keyword) && !envOnly(keyword, explicit, service?.params)),
+    notes: [],
   };
-  const attrs = parseTargetSessionAttrs(params.get('target_session_attrs') ?? nonEmpty(env.PGTARGETSESSIONATTRS));
+  if (service) config.service = { name: serviceName!, file: service.file };
+  const attrs = parseTargetSessionAttrs(params.get('target_session_attrs'));
   if (attrs) config.targetSessionAttrs = attrs;
-  const password = fromUrl?.password ?? params.get('password') ?? env.PGPASSWORD;
-  if (password !== undefined && password !== '') config.password = password;
+  const password = get('password');
+  if (password !== undefined) config.password = password;
+  else usePasswordFile(config, hosts, get('passfile'), env);
   return config;
 }
 
-// A URL's host or port list counts when it says anything, as in libpq: 'h1,h2' has two (empty, so
-// default) ports, and PGPORT does not fill them.
-function written(entries: string[] | undefined): string[] | undefined {
-  return entries !== undefined && (entries.length > 1 || entries[0] !== '') ? entries : undefined;
+// Each host may have its own line in the password file (libpq looks it up per host).
+function usePasswordFile(config: ConnectionConfig, hosts: HostSpec[], passfile: string | undefined, env: Env): void {
+  const file = passwordFilePath(passfile, env);
+  for (const spec of hosts) {
+    const found = passwordFromFile(file, spec.host, spec.port, config.database, config.user);
+    if (found.warning && !config.notes?.includes(found.warning)) config.notes?.push(found.warning);
+    if (found.password !== undefined && found.password !== '') {
+      spec.password = found.password;
+      config.passwordFile = file;
+    }
+  }
+}
+
+// The environment sets only keywords pglock uses; a keyword listed as ignored came from the
+// connection string or the service.
+function envOnly(keyword: string, explicit: Params, service: Params | undefined): boolean {
+  return !explicit.has(keyword) && !(service?.has(keyword) ?? false);
 }
 
 function list(text: string | undefined): string[] | undefined {

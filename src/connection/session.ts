@@ -3,6 +3,7 @@ import { LockWaitAbortedError } from '../errors.js';
 import { grantProof, tryLockCall } from '../lock-sql.js';
 import { intLiteral } from '../sql-int.js';
 import { type ConnectionConfig, type HostSpec, describeHost, hostsOf } from './config.js';
+import { tlsForHost } from './tls.js';
 import { type HostFailure, describeConnectError, errorCode, isOutOfSlots, isRetryable, unavailableError } from './errors.js';
 
 export type Client = postgres.Sql;
@@ -179,8 +180,8 @@ function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName
     port: spec.port,
     database: config.database,
     username: config.user,
-    ...(config.password === undefined ? {} : { password: config.password }),
-    ssl: config.ssl as postgres.Options<{}>['ssl'],
+    ...(password(config, spec) === undefined ? {} : { password: password(config, spec)! }),
+    ssl: tlsForHost(config.ssl, spec) as postgres.Options<{}>['ssl'],
     max: 1,
     idle_timeout: 0,
     max_lifetime: null,
@@ -190,6 +191,11 @@ function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName
     // Only application_name goes in the startup packet: poolers such as PgBouncer reject others.
     connection: { application_name: applicationName },
   };
+}
+
+// A password given explicitly applies to every host; else the password file's line for this one.
+function password(config: ConnectionConfig, spec: HostSpec): string | undefined {
+  return config.password ?? spec.password;
 }
 
 /**

@@ -1,23 +1,15 @@
 import { UsageError } from '../errors.js';
-
-/** What a postgres:// URL says; absent parts are left to the environment and defaults. */
-export interface UrlParts {
-  /** The host list as written (comma-separated entries, each decoded). */
-  hosts?: string[];
-  /** The port list, one per host entry ('' where an entry has none). */
-  ports?: string[];
-  database?: string;
-  user?: string;
-  password?: string;
-  params: Map<string, string>;
-}
+import type { Params } from './keywords.js';
 
 const MALFORMED = 'the database URL is malformed (not shown: it may contain a password)';
 
 // libpq's URI form: postgres[ql]://[user[:password]@][host[:port][,host[:port]]...][/dbname][?k=v&...]
 // Hand-parsed: WHATWG URL rejects host lists, and its errors carry the whole input, password
-// included, so none of them may escape.
-export function parseDatabaseUrl(text: string): UrlParts {
+// included, so none of them may escape. The result is libpq parameters: what the URL leaves out is
+// left to a service, the environment and the defaults. Query parameters win over the URL's parts,
+// as in libpq. A host or port list counts when it says anything: 'h1,h2' has two (empty, so
+// default) ports, and PGPORT does not fill them.
+export function parseDatabaseUrl(text: string): Params {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
   if (!scheme) throw new UsageError(MALFORMED);
   const protocol = scheme[1]!.toLowerCase();
@@ -31,26 +23,29 @@ export function parseDatabaseUrl(text: string): UrlParts {
   const slash = rest.indexOf('/');
   const authority = slash >= 0 ? rest.slice(0, slash) : rest;
   const path = slash >= 0 ? rest.slice(slash + 1) : '';
-  const parts: UrlParts = { params: parseQuery(query) };
+  const params: Params = new Map();
   // The last @ ends the user info (a password may contain an unescaped @).
   const at = authority.lastIndexOf('@');
   if (at >= 0) {
     const userInfo = authority.slice(0, at);
     const colon = userInfo.indexOf(':');
     const user = decode(colon >= 0 ? userInfo.slice(0, colon) : userInfo);
-    if (user) parts.user = user;
+    if (user) params.set('user', user);
     if (colon >= 0) {
       const password = decode(userInfo.slice(colon + 1));
-      if (password) parts.password = password;
+      if (password) params.set('password', password);
     }
   }
   const hostList = at >= 0 ? authority.slice(at + 1) : authority;
-  if (hostList) Object.assign(parts, parseHostList(hostList));
+  if (hostList) {
+    const { hosts, ports } = parseHostList(hostList);
+    if (hosts.length > 1 || hosts[0] !== '') params.set('host', hosts.join(','));
+    if (ports.length > 1 || ports[0] !== '') params.set('port', ports.join(','));
+  }
   const database = decode(path);
-  if (database) parts.database = database;
-  const user = parts.params.get('user');
-  if (user) parts.user = user;
-  return parts;
+  if (database) params.set('dbname', database);
+  for (const [keyword, value] of parseQuery(query)) params.set(keyword, value);
+  return params;
 }
 
 function parseHostList(text: string): { hosts: string[]; ports: string[] } {

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { describeTarget, passwordsIn, pickDatabaseUrl, resolveConnectionConfig } from '../../src/connection/index.js';
 
@@ -35,8 +38,17 @@ t.test('sslmode values', async (t) => {
   t.equal(ssl('allow'), 'prefer');
   t.equal(ssl('prefer'), 'prefer');
   t.equal(ssl('require'), 'require');
-  t.match(ssl('verify-full'), { rejectUnauthorized: true });
-  t.match(ssl('verify-ca'), { rejectUnauthorized: true, checkServerIdentity: Function });
+  // verify-* need a root certificate, as in libpq: ~/.postgresql/root.crt, sslrootcert, or system.
+  const home = mkdtempSync(join(tmpdir(), 'pglock-home-'));
+  mkdirSync(join(home, '.postgresql'));
+  writeFileSync(join(home, '.postgresql', 'root.crt'), 'not checked until a connection is made\n');
+  const verify = (mode: string) => resolveConnectionConfig(`postgres://u@h/d?sslmode=${mode}`, { HOME: home }).ssl;
+  t.match(verify('verify-full'), { rejectUnauthorized: true, ca: /not checked/ });
+  t.match(verify('verify-ca'), { rejectUnauthorized: true, checkServerIdentity: Function });
+  t.match(verify('require'), { rejectUnauthorized: true }, 'require with a root certificate file verifies the chain, as in libpq');
+  t.throws(() => ssl('verify-full'), { name: 'UsageError', message: /verify-full needs a root certificate: .*root\.crt does not exist/ });
+  t.match(resolveConnectionConfig('postgres://u@h/d?sslrootcert=system', {}).ssl, { rejectUnauthorized: true }, 'sslrootcert=system: the system roots, verify-full');
+  t.throws(() => ssl('require&sslrootcert=system'), { message: /weak sslmode 'require' may not be used with sslrootcert=system/ });
   t.throws(() => ssl('sometimes'), { name: 'UsageError', message: /sslmode/ });
   t.throws(() => resolveConnectionConfig('postgres://u@h/d?sslmode=verify-full&sslrootcert=/nonexistent', {}), { message: /sslrootcert/ });
 });
