@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -100,6 +101,17 @@ function clientCertificate(files: TlsFiles, dir: string): Pick<TlsOptions, 'cert
   const cert = readPem(certFile, 'sslcert');
   checkKeyPermissions(keyFile);
   const key = readPem(keyFile, 'sslkey');
+  // An encrypted key the passphrase does not open would fail deep inside the TLS handshake: check it
+  // now, and say which setting is wrong (never the passphrase itself).
+  try {
+    createPrivateKey({ key, ...(files.password === undefined ? {} : { passphrase: files.password }) });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    const reason = /PASSPHRASE|DECRYPT|INTERRUPTED_OR_CANCELLED/i.test(`${code} ${(error as Error).message}`)
+      ? files.password === undefined ? 'it is encrypted: give its passphrase as sslpassword' : 'wrong sslpassword'
+      : `not a private key (${code || 'unreadable'})`;
+    throw new UsageError(`cannot load the client key sslkey '${keyFile}': ${reason}`);
+  }
   return { cert, key, ...(files.password === undefined ? {} : { passphrase: files.password }) };
 }
 

@@ -1,0 +1,44 @@
+// A throwaway certificate authority, minted with openssl for TLS tests: a CA, a server certificate
+// that names only "localhost" (DNS), a client certificate for a role, the same client key encrypted
+// with a passphrase, and a second, unrelated CA.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Certificates {
+  dir: string;
+  caCert: string;
+  otherCaCert: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  /** clientKey, encrypted with `keyPassphrase`. */
+  encryptedClientKey: string;
+  keyPassphrase: string;
+}
+
+export function mintCertificates(clientRole: string): Certificates {
+  const dir = mkdtempSync(join(tmpdir(), 'pglock-certs-'));
+  const path = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ca = (name: string, cn: string) => openssl('req', '-x509', ...key, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '3', '-subj', `/CN=${cn}`);
+  ca('ca', 'pglock test CA');
+  ca('other-ca', 'some other CA');
+  const sign = (name: string, cn: string, extensions: string) => {
+    openssl('req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    writeFileSync(path(`${name}.ext`), extensions);
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '3', '-extfile', `${name}.ext`);
+  };
+  sign('server', 'localhost', 'subjectAltName=DNS:localhost\n');
+  sign('client', clientRole, 'extendedKeyUsage=clientAuth\n');
+  const keyPassphrase = 'key-passphrase-4711';
+  openssl('pkey', '-in', 'client.key', '-aes256', '-passout', `pass:${keyPassphrase}`, '-out', 'client-encrypted.key');
+  for (const name of ['client.key', 'client-encrypted.key', 'server.key']) chmodSync(path(name), 0o600);
+  return {
+    dir, caCert: path('ca.crt'), otherCaCert: path('other-ca.crt'), serverCert: path('server.crt'), serverKey: path('server.key'),
+    clientCert: path('client.crt'), clientKey: path('client.key'), encryptedClientKey: path('client-encrypted.key'), keyPassphrase,
+  };
+}
