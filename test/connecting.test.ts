@@ -69,6 +69,19 @@ t.test('verify-full: the CA and the host name are checked, IP addresses included
   t.match(noRoot.stderr, /verify-full needs a root certificate: .*root\.crt does not exist/);
 });
 
+t.test('a server without TLS: require says so at once; prefer and disable connect', async (t) => {
+  const plain = await startTestServer(t, { own: true });
+  const url = (mode: string) => `${plain.url}?sslmode=${mode}`;
+  const started = Date.now();
+  const required = await run(['-d', url('require')]);
+  t.equal(required.code, 69);
+  t.match(required.stderr, /^pglock: error: cannot connect to .*: the server does not accept TLS connections, and the sslmode requires TLS \(ENOTLS\)\n$/);
+  t.ok(Date.now() - started < 8000, 'not retried until --connect-timeout: another try cannot change the answer');
+  for (const mode of ['prefer', 'allow', 'disable']) t.equal((await run(['-d', url(mode)])).code, 0, `sslmode=${mode}`);
+  const preferWithCert = await run(['-d', `${url('prefer')}&sslcert=${certs.clientCert}&sslkey=${certs.clientKey}`]);
+  t.equal(preferWithCert.code, 0, `prefer with a client certificate falls back to plain TCP too: ${preferWithCert.stderr}`);
+});
+
 t.test('client certificates: pg_hba cert accepts one, rejects a connection without', async (t) => {
   const who = CERT_ROLE;
   const base = `sslmode=verify-full&sslrootcert=${certs.caCert}`;
@@ -79,6 +92,11 @@ t.test('client certificates: pg_hba cert accepts one, rejects a connection witho
   t.equal(without.code, 69, 'without a certificate');
   t.match(without.stderr, /authentication failed for pglock_cert_user@localhost:\d+\/postgres: .*certificate/);
   t.equal(without.lines.length, 1);
+
+  const foreign = await run(['-d', at('localhost', `${base}&sslcert=${certs.foreignClientCert}&sslkey=${certs.foreignClientKey}`, who)]);
+  t.equal(foreign.code, 69, 'a client certificate from a CA the server does not trust');
+  t.match(foreign.stderr, /TLS: the server rejected the client certificate, or requires one \(check sslcert and sslkey\)/);
+  t.equal(foreign.lines.length, 1, `one line: ${foreign.stderr}`);
 
   const viaEnv = await run(['-d', at('localhost', base, who)], { PGSSLCERT: certs.clientCert, PGSSLKEY: certs.clientKey });
   t.equal(viaEnv.code, 0, `PGSSLCERT and PGSSLKEY: ${viaEnv.stderr}`);

@@ -118,18 +118,10 @@ function singleHostError(config: ConnectionConfig, spec: HostSpec, error: unknow
     return new DatabaseUnavailableError(`database '${config.database}' does not exist at ${target}`, { cause: error, code: 'ENODATABASE' });
   }
   const slots = isOutOfSlots(error) ? '; running sessions are not affected' : '';
-  return new DatabaseUnavailableError(`cannot connect to ${target}${within}: ${reason}${tlsHint(config, code)}${slots}`, {
+  return new DatabaseUnavailableError(`cannot connect to ${target}${within}: ${reason}${slots}`, {
     cause: error,
     ...(isOutOfSlots(error) ? { code: 'ETOOMANY' } : {}),
   });
-}
-
-// With sslmode require or verify-*, postgres.js starts TLS even after the server has answered that
-// it does not do TLS; the server then drops the connection, which shows only as a reset.
-function tlsHint(config: ConnectionConfig, code: string): string {
-  const tlsRequired = config.ssl !== false && config.ssl !== 'prefer';
-  const dropped = code === 'ECONNRESET' || code === 'CONNECTION_CLOSED' || code === 'EPIPE';
-  return tlsRequired && dropped ? '; the sslmode requires TLS: does the server accept TLS connections?' : '';
 }
 
 export function errorCode(error: unknown): string {

@@ -3,7 +3,7 @@ import { LockWaitAbortedError } from '../errors.js';
 import { grantProof, tryLockCall } from '../lock-sql.js';
 import { intLiteral } from '../sql-int.js';
 import { type ConnectionConfig, type HostSpec, describeHost, hostsOf } from './config.js';
-import { tlsForHost } from './tls.js';
+import { openTransport } from './transport.js';
 import { type HostFailure, describeConnectError, errorCode, isOutOfSlots, isRetryable, unavailableError } from './errors.js';
 
 export type Client = postgres.Sql;
@@ -174,14 +174,15 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
 // postgres.js options for a dedicated, never-recycled connection.
 function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName: string, timeoutMs: number): postgres.Options<{}> {
   return {
-    // A host starting with '/' is a Unix socket directory: postgres.js then connects to
-    // <dir>/.s.PGSQL.<port>.
+    // host and port only name the server in postgres.js's messages: the socket is pglock's own.
     host: spec.host,
     port: spec.port,
     database: config.database,
     username: config.user,
     ...(password(config, spec) === undefined ? {} : { password: password(config, spec)! }),
-    ssl: tlsForHost(config.ssl, spec) as postgres.Options<{}>['ssl'],
+    // pglock opens the socket and negotiates TLS itself (transport.ts): no-delay, per-host checks.
+    ssl: false,
+    socket: () => openTransport(spec, config.ssl, timeoutMs),
     max: 1,
     idle_timeout: 0,
     max_lifetime: null,
@@ -190,7 +191,7 @@ function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName
     onnotice: () => {},
     // Only application_name goes in the startup packet: poolers such as PgBouncer reject others.
     connection: { application_name: applicationName },
-  };
+  } as postgres.Options<{}>;
 }
 
 // A password given explicitly applies to every host; else the password file's line for this one.

@@ -41,7 +41,7 @@ export function sslSetting(mode: string, files: TlsFiles): SslSetting {
   const client = clientCertificate(files, dir);
   const verify = effective === 'verify-ca' || effective === 'verify-full' || (effective === 'require' && rootFile !== undefined);
   if (!verify && client === undefined) return effective === 'require' ? 'require' : 'prefer';
-  if (!verify) return { rejectUnauthorized: false, ...client };
+  if (!verify) return { rejectUnauthorized: false, ...client, ...(effective === 'require' ? {} : { [PREFER_ONLY]: true }) } as TlsOptions;
   if (!system && rootFile === undefined) {
     throw new UsageError(`sslmode=${effective} needs a root certificate: ${join(dir, 'root.crt')} does not exist; give sslrootcert=<file> ` +
       '(PGSSLROOTCERT), use sslrootcert=system for the system\'s trusted roots, or change sslmode');
@@ -59,6 +59,13 @@ export function sslSetting(mode: string, files: TlsFiles): SslSetting {
 
 // Marks a setting whose host name must be checked; tlsForHost binds the check to each host.
 const VERIFY_HOST = 'pglockVerifyHost';
+// Marks options for sslmode prefer (with a client certificate): plain TCP if the server has no TLS.
+const PREFER_ONLY = 'pglockPreferOnly';
+
+/** sslmode prefer (or allow): TLS if the server offers it, else plain TCP. */
+export function isPreferOnly(ssl: SslSetting): boolean {
+  return ssl === 'prefer' || (typeof ssl === 'object' && PREFER_ONLY in ssl);
+}
 
 /**
  * The TLS options for one server. With verify-full the certificate must name the host pglock was
@@ -68,8 +75,9 @@ const VERIFY_HOST = 'pglockVerifyHost';
  * check the certificate against "localhost".
  */
 export function tlsForHost(ssl: SslSetting, spec: HostSpec): SslSetting {
-  if (typeof ssl !== 'object' || !(VERIFY_HOST in ssl)) return ssl;
-  const { [VERIFY_HOST]: _, ...options } = ssl as TlsOptions & Record<string, unknown>;
+  if (typeof ssl !== 'object') return ssl;
+  const { [VERIFY_HOST]: verifyHost, [PREFER_ONLY]: _, ...options } = ssl as TlsOptions & Record<string, unknown>;
+  if (!verifyHost) return options;
   return { ...options, checkServerIdentity: (_name: string, cert: PeerCertificate) => checkHost(spec.host, cert) };
 }
 

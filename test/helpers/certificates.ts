@@ -14,6 +14,9 @@ export interface Certificates {
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** A client certificate for the same role from the other CA, which the server does not trust. */
+  foreignClientCert: string;
+  foreignClientKey: string;
   /** clientKey, encrypted with `keyPassphrase`. */
   encryptedClientKey: string;
   keyPassphrase: string;
@@ -27,18 +30,19 @@ export function mintCertificates(clientRole: string): Certificates {
   const ca = (name: string, cn: string) => openssl('req', '-x509', ...key, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '3', '-subj', `/CN=${cn}`);
   ca('ca', 'pglock test CA');
   ca('other-ca', 'some other CA');
-  const sign = (name: string, cn: string, extensions: string) => {
+  const sign = (name: string, cn: string, extensions: string, by = 'ca') => {
     openssl('req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
     writeFileSync(path(`${name}.ext`), extensions);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '3', '-extfile', `${name}.ext`);
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${by}.crt`, '-CAkey', `${by}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '3', '-extfile', `${name}.ext`);
   };
   sign('server', 'localhost', 'subjectAltName=DNS:localhost\n');
   sign('client', clientRole, 'extendedKeyUsage=clientAuth\n');
+  sign('foreign-client', clientRole, 'extendedKeyUsage=clientAuth\n', 'other-ca');
   const keyPassphrase = 'key-passphrase-4711';
   openssl('pkey', '-in', 'client.key', '-aes256', '-passout', `pass:${keyPassphrase}`, '-out', 'client-encrypted.key');
-  for (const name of ['client.key', 'client-encrypted.key', 'server.key']) chmodSync(path(name), 0o600);
+  for (const name of ['client.key', 'client-encrypted.key', 'server.key', 'foreign-client.key']) chmodSync(path(name), 0o600);
   return {
     dir, caCert: path('ca.crt'), otherCaCert: path('other-ca.crt'), serverCert: path('server.crt'), serverKey: path('server.key'),
-    clientCert: path('client.crt'), clientKey: path('client.key'), encryptedClientKey: path('client-encrypted.key'), keyPassphrase,
+    clientCert: path('client.crt'), clientKey: path('client.key'), foreignClientCert: path('foreign-client.crt'), foreignClientKey: path('foreign-client.key'), encryptedClientKey: path('client-encrypted.key'), keyPassphrase,
   };
 }
