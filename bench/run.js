@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // `npm run bench`: pglock side by side with its floors (a bare `node` start-up, flock) and its
-// peer (withlock from advisory-lock), all in one run against one throwaway PostgreSQL.
-// Prints a table and the goal checks to stdout (progress goes to stderr) and writes the raw
-// samples to bench/results/<timestamp>.json and bench/results/latest.json.
+// peer (withlock from advisory-lock), all in one run, as users run them: without
+// NODE_EXTRA_CA_CERTS, on Node 20, 22 and 24, against two throwaway PostgreSQL servers, one over
+// plain TCP and one with TLS (sslmode prefer, pglock's default; certificates minted with openssl).
+// run-once, handoff, contention and rss run for every Node × server; scale, budget and skip once
+// (this node, plain). Prints the tables and the goal checks to stdout (progress goes to stderr) and
+// writes the raw samples to bench/results/<timestamp>.json and bench/results/latest.json.
 //
 //   node bench/run.js [--quick] [--only run-once,handoff,contention,rss,scale,budget,skip]
+//                     [--nodes 20,22,24] [--servers plain,tls]
 //
 // Exit code: 0 when every measurement ran correctly (goals are reported, not enforced), 1 when a
 // correctness check failed (a bad exit code, a missing or overlapping critical section) or a
@@ -14,8 +18,10 @@ import { cpus, loadavg, release, tmpdir, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { mintServerCertificate } from './lib/certificates.js';
+import { DEFAULT_MAJORS, resolveNodes } from './lib/nodes.js';
 import { killAll, stopAll } from './lib/processes.js';
-import { checkGoals, formatGoals, formatTable, tableRows } from './lib/report.js';
+import { checkGoals, formatGoals, formatMatrix, formatTable, matrixRows, tableRows } from './lib/report.js';
 import { BenchServer } from './lib/server.js';
 import { PGLOCK_BIN, lockTools, toolEnv, toolVersions } from './lib/tools.js';
 import { measureContention } from './measure/contention.js';
@@ -26,6 +32,8 @@ import { measureScale } from './measure/scale.js';
 import { measureBudget } from './measure/budget.js';
 import { measureSkip } from './measure/skip.js';
 
+// Measured for every Node × server; the others once.
+const PER_CELL = new Set(['run-once', 'handoff', 'contention', 'rss']);
 const MEASUREMENTS = {
   'run-once': measureRunOnce,
   handoff: measureHandoff,
@@ -68,6 +76,7 @@ const versions = readToolVersions();
 
 const scratch = mkdtempSync(join(tmpdir(), 'pglock-bench-'));
 const server = new BenchServer();
+const tlsServer = options.servers.includes('tls') ? new BenchServer({ tls: mintServerCertificate() }) : undefined;
 // On a signal the cleanup that matters is done synchronously first: the server harness has its own
 // signal hook, which stops the server (deleting its data directory) before ours runs.
 let interrupted;
@@ -77,45 +86,74 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
     progress(`${signal}: stopping the tools and the server`);
     stopAll();
     rmSync(scratch, { recursive: true, force: true });
-    server.close().finally(() => process.exit(code));
+    Promise.all([server.close(), tlsServer?.close()]).finally(() => process.exit(code));
   });
 }
 
-const results = {};
+const results = { cells: {} };
 const problems = [];
+let nodes = [];
+let skippedNodes = [];
 try {
-  progress('starting a throwaway PostgreSQL');
+  ({ nodes, skipped: skippedNodes } = resolveNodes(options.nodes, progress));
+  for (const reason of skippedNodes) progress(`skipping ${reason}`);
+  progress('starting the throwaway PostgreSQL servers');
   try {
-    await server.start();
+    await Promise.all([server.start(), tlsServer?.start()]);
   } catch (error) {
-    console.error(`bench: could not start the throwaway PostgreSQL: ${error?.message ?? error}`);
+    console.error(`bench: could not start a throwaway PostgreSQL: ${error?.message ?? error}`);
     throw error;
   }
-  const env = toolEnv();
-  const tools = lockTools({ url: server.url, lockDir: scratch });
-  if (!tools.flock) progress('flock not found at /usr/bin/flock: its column stays empty');
-  const context = { tools, env, url: server.url, admin: server.admin, maxConnections: server.maxConnections, dir: scratch, progress };
-
-  for (const name of options.only) {
-    try {
-      results[name] = await MEASUREMENTS[name]({ ...context, config: options.config[name] });
-      problems.push(...results[name].problems);
-    } catch (error) {
-      results[name] = { error: error.message };
-      problems.push(`${name}: could not run: ${error.message}`);
-    } finally {
-      killAll(); // whatever a failed measurement left behind must not disturb the next one
+  const servers = [
+    ...(options.servers.includes('plain') ? [{ name: 'plain', server }] : []),
+    ...(tlsServer ? [{ name: 'tls', server: tlsServer }] : []),
+  ];
+  const own = nodes.find((node) => node.path === process.execPath) ?? nodes[0];
+  const cellMeasurements = options.only.filter((name) => PER_CELL.has(name));
+  for (const node of nodes) {
+    for (const { name: serverName, server: target } of servers) {
+      const cell = `Node ${node.major} ${serverName}`;
+      results.cells[cell] = { node: node.version, server: serverName };
+      const context = makeContext(target, node);
+      if (!context.tools.flock && node === nodes[0]) progress('flock not found at /usr/bin/flock: its column stays empty');
+      for (const name of cellMeasurements) await measure(name, context, results.cells[cell], `${cell}: `);
     }
+  }
+  const single = options.only.filter((name) => !PER_CELL.has(name));
+  if (single.length > 0 && own) {
+    const context = makeContext(server, own);
+    for (const name of single) await measure(name, context, results, '');
   }
 } finally {
   stopAll();
-  await server.close();
+  await Promise.all([server.close(), tlsServer?.close()]);
   rmSync(scratch, { recursive: true, force: true });
+}
+
+function makeContext(target, node) {
+  const env = toolEnv(node.path);
+  const tools = lockTools({ url: target.url, withlockUrl: target.withlockUrl, lockDir: scratch });
+  return {
+    tools, env, node: node.path, url: target.url, admin: target.admin, maxConnections: target.maxConnections, dir: scratch,
+    progress: (text) => progress(`${node.version} ${target.tls ? 'tls' : 'plain'}: ${text}`),
+  };
+}
+
+async function measure(name, context, into, label) {
+  try {
+    into[name] = await MEASUREMENTS[name]({ ...context, config: options.config[name] });
+    problems.push(...into[name].problems.map((problem) => `${label}${problem}`));
+  } catch (error) {
+    into[name] = { error: error.message };
+    problems.push(`${label}${name}: could not run: ${error.message}`);
+  } finally {
+    killAll(); // whatever a failed measurement left behind must not disturb the next one
+  }
 }
 // Interrupted: the measurements were cut short, so there is nothing worth reporting.
 if (interrupted) process.exit(interrupted.code);
 
-const machine = describeMachine(server);
+const machine = describeMachine(server, nodes, skippedNodes);
 const goals = checkGoals(results);
 report({ machine, results, goals, problems });
 saveResults({ machine, results, goals, problems });
@@ -124,7 +162,9 @@ process.exit(problems.length > 0 ? 1 : 0);
 function readOptions(argv) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args: argv, options: {
+      quick: { type: 'boolean' }, only: { type: 'string' }, nodes: { type: 'string' }, servers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    } });
   } catch (error) {
     usage(error.message);
   }
@@ -134,7 +174,11 @@ function readOptions(argv) {
   if (unknown.length > 0 || asked.length === 0) usage(`unknown measurement(s): ${unknown.join(', ') || '(none given)'}`);
   // Always in the canonical order, whatever order --only lists them in.
   const only = Object.keys(MEASUREMENTS).filter((name) => asked.includes(name));
-  return { quick: parsed.values.quick === true, only, config: parsed.values.quick ? QUICK : FULL };
+  const majors = parsed.values.nodes?.split(',').map((s) => Number(s.trim())) ?? DEFAULT_MAJORS;
+  if (majors.some((major) => !Number.isInteger(major) || major < 18)) usage(`--nodes takes Node major versions, e.g. 20,22,24, got '${parsed.values.nodes}'`);
+  const servers = parsed.values.servers?.split(',').map((s) => s.trim()) ?? ['plain', 'tls'];
+  if (servers.length === 0 || servers.some((name) => name !== 'plain' && name !== 'tls')) usage(`--servers takes plain and/or tls, got '${parsed.values.servers}'`);
+  return { quick: parsed.values.quick === true, only, nodes: majors, servers, config: parsed.values.quick ? QUICK : FULL };
 }
 
 function readToolVersions() {
@@ -147,7 +191,7 @@ function readToolVersions() {
 }
 
 function usage(error) {
-  const text = `usage: node bench/run.js [--quick] [--only ${Object.keys(MEASUREMENTS).join(',')}]`;
+  const text = `usage: node bench/run.js [--quick] [--only ${Object.keys(MEASUREMENTS).join(',')}] [--nodes 20,22,24] [--servers plain,tls]`;
   if (error) {
     console.error(`bench: ${error}\n${text}`);
     process.exit(2);
@@ -156,38 +200,42 @@ function usage(error) {
   process.exit(0);
 }
 
-function describeMachine({ version, maxConnections }) {
+function describeMachine({ version, maxConnections }, nodeList, skipped) {
   const cores = cpus();
   return {
     cpus: cores.length,
     cpuModel: cores[0]?.model.trim() ?? 'unknown',
     os: `${type()} ${release()}`,
     node: process.version,
+    nodes: nodeList.map((node) => node.version),
+    skippedNodes: skipped,
     postgres: version,
     maxConnections,
     tools: versions,
     loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] },
-    // Node reads and parses this CA bundle at every start, before any script runs: it moves the
-    // node -e 0 floor, and every Node-based tool with it.
-    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
+    // Set for the bench itself on some machines (npm behind a proxy); always removed for the tools.
+    nodeExtraCaCertsRemoved: process.env.NODE_EXTRA_CA_CERTS ?? null,
   };
 }
 
 function report({ machine, results, goals, problems }) {
   const mode = options.quick ? 'quick' : 'full';
   console.log(`\npglock bench (${mode}): ${options.only.join(', ')}`);
-  console.log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.os}, node ${machine.node}, ` +
-    `PostgreSQL ${machine.postgres} (max_connections ${machine.maxConnections})`);
+  console.log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.os}, ` +
+    `PostgreSQL ${machine.postgres} (max_connections ${machine.maxConnections}), servers: ${options.servers.join(' and ')} (TLS: ssl = on, the tools' default sslmode)`);
+  console.log(`nodes: ${machine.nodes.join(', ')}${machine.skippedNodes.length ? `; skipped: ${machine.skippedNodes.join('; ')}` : ''}`);
   console.log(`tools: ${Object.entries(machine.tools).map(([name, version]) => `${name} ${version}`).join(', ')}`);
-  if (machine.nodeExtraCaCerts) {
-    console.log(`note: NODE_EXTRA_CA_CERTS=${machine.nodeExtraCaCerts} is set: every Node start parses it, which raises ` +
-      'node -e 0, withlock and pglock alike');
-  }
+  console.log('environment: NODE_EXTRA_CA_CERTS and NODE_OPTIONS unset for every tool, as users run them' +
+    (machine.nodeExtraCaCertsRemoved ? ` (this shell sets NODE_EXTRA_CA_CERTS=${machine.nodeExtraCaCertsRemoved})` : ''));
   if (machine.loadAverage.atStart > machine.cpus) {
     console.log(`note: the 1-minute load average was ${machine.loadAverage.atStart.toFixed(1)} at the start (other work, ` +
       'or a previous run still decaying): the timings may be noisier than usual');
   }
-  console.log(`\n${formatTable(tableRows(results))}`);
+  const summary = matrixRows(results.cells);
+  if (summary.length > 0) console.log(`\n${formatMatrix(summary)}`);
+  for (const [cell, cellResults] of Object.entries(results.cells)) console.log(`\n${cell} (${cellResults.node}):\n${formatTable(tableRows(cellResults))}`);
+  const rest = tableRows(results);
+  if (rest.length > 0) console.log(`\n${formatTable(rest)}`);
   console.log(`\ngoals:\n${formatGoals(goals)}`);
   if (problems.length > 0) console.log(`\ncorrectness problems (${problems.length}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   else console.log('\ncorrectness: all runs exited 0, every critical section recorded once, no overlaps');

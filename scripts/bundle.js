@@ -67,7 +67,9 @@ await build({
 // The file holds the bundle already wrapped as a function expression, so bin/pglock.cjs compiles
 // the file's text as it is (no 100 KB string concatenation at every start), and the cache made here
 // matches it byte for byte.
-const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(outfile, 'utf8')}\n})`;
+// The first line names the V8 that made dist/pglock.cache: bin/pglock.cjs uses that cache only on
+// the same V8, and on any other makes one of its own (see there).
+const source = `/*v8 ${process.versions.v8}*/(function (exports, require, module, __filename, __dirname) {${readFileSync(outfile, 'utf8')}\n})`;
 writeFileSync(outfile, source);
 
 // Compile every function now (V8 compiles lazily by default, and a cache made right after the

@@ -96,29 +96,83 @@ function formatRatio(row, base) {
 }
 
 /**
- * The performance targets. Each returns { goal, status: PASS | FAIL | SKIP, detail }; SKIP when a
- * measurement it needs did not run. Goals are reported, never enforced through the exit code.
+ * One row per Node × server (a "cell"): the headline numbers side by side, pglock against the floor
+ * and the peer, so that the TLS and Node-version costs read off one table.
+ */
+export function matrixRows(cells) {
+  return Object.entries(cells).map(([cell, r]) => {
+    const once = r['run-once']?.summary;
+    const handoff = r.handoff?.summary;
+    const contention = r.contention?.summary;
+    const rss = r.rss?.summary;
+    return {
+      cell,
+      'node -e 0': once?.node?.median,
+      'pglock run-once': once?.pglock?.median,
+      '/ node': once?.pglock && once?.node ? once.pglock.median / once.node.median : undefined,
+      'withlock run-once': once?.withlock?.median,
+      'pglock handoff': handoff?.pglock?.median,
+      'withlock handoff': handoff?.withlock?.median,
+      [`pglock ${r.contention?.count ?? ''} wall`]: contention?.pglock?.wallMs.median,
+      [`withlock ${r.contention?.count ?? ''} wall`]: contention?.withlock?.wallMs.median,
+      'pglock RSS MiB': rss?.pglock?.hwmMiB,
+      'withlock RSS MiB': rss?.withlock?.hwmMiB,
+    };
+  });
+}
+
+export function formatMatrix(rows) {
+  const header = Object.keys(rows[0]);
+  const cell = (value, key) => {
+    if (typeof value === 'string') return value;
+    if (value === undefined) return '-';
+    if (key === '/ node') return `${value.toFixed(2)}x`;
+    return value.toFixed(key.includes('wall') ? 0 : 1);
+  };
+  const lines = rows.map((row) => header.map((key) => cell(row[key], key)));
+  const widths = header.map((_, i) => Math.max(...[header, ...lines].map((cells) => cells[i].length)));
+  const render = (cells) => cells.map((text, i) => (i === 0 ? text.padEnd(widths[i]) : text.padStart(widths[i]))).join('  ');
+  return ['times in ms (medians); RSS is the peak (VmHWM) while the command runs', render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n');
+}
+
+/**
+ * The performance targets, for every Node × server measured. Each returns { goal, status: PASS |
+ * FAIL | SKIP, detail }; SKIP when a measurement it needs did not run. Goals are reported, never
+ * enforced through the exit code.
  */
 export function checkGoals(results) {
-  const once = results['run-once']?.summary;
-  const handoff = results.handoff?.summary;
-  const contention = results.contention;
-  const rss = results.rss?.summary;
   const ms = (v) => `${v.toFixed(1)} ms`;
   const mib = (v) => `${v.toFixed(1)} MiB`;
-  return [
-    relative('run-once wall: pglock <= 1.4 × node -e 0', once?.pglock?.median, 1.4, once?.node?.median, ms),
-    relative('run-once wall: pglock <= 0.75 × withlock', once?.pglock?.median, 0.75, once?.withlock?.median, ms),
-    relative('handoff median: pglock <= 2 × flock', handoff?.pglock?.median, 2, handoff?.flock?.median, ms),
-    contentionGoal(contention, ms),
-    atMost('peak RSS: pglock <= 48 MiB', rss?.pglock?.hwmMiB, 48, `limit ${mib(48)}`, mib),
-  ];
+  const goals = [];
+  const cells = Object.entries(results.cells ?? {});
+  for (const [cell, r] of cells) {
+    const once = r['run-once']?.summary;
+    const handoff = r.handoff?.summary;
+    goals.push(
+      relative(`${cell}: run-once pglock <= 2.0 × node -e 0`, once?.pglock?.median, 2.0, once?.node?.median, ms),
+      relative(`${cell}: run-once pglock <= 0.75 × withlock`, once?.pglock?.median, 0.75, once?.withlock?.median, ms),
+      relative(`${cell}: handoff pglock <= 2 × flock`, handoff?.pglock?.median, 2, handoff?.flock?.median, ms),
+      contentionGoal(r.contention, ms, cell),
+      atMost(`${cell}: peak RSS pglock <= 48 MiB`, r.rss?.summary?.pglock?.hwmMiB, 48, `limit ${mib(48)}`, mib),
+    );
+  }
+  // TLS against plain TCP, on the same Node.
+  for (const [cell, r] of cells) {
+    if (r.server !== 'tls') continue;
+    const plain = results.cells[cell.replace(/ tls$/, ' plain')];
+    if (!plain) continue;
+    goals.push(
+      relative(`${cell}: run-once over TLS <= 1.15 × plain`, r['run-once']?.summary?.pglock?.median, 1.15, plain['run-once']?.summary?.pglock?.median, ms),
+      relative(`${cell}: handoff over TLS <= 1.2 × plain`, r.handoff?.summary?.pglock?.median, 1.2, plain.handoff?.summary?.pglock?.median, ms),
+    );
+  }
+  return goals;
 }
 
 // The wall-time target only counts with mutual exclusion intact: any overlap fails it.
-function contentionGoal(contention, format) {
+function contentionGoal(contention, format, cell) {
   const pglock = contention?.summary?.pglock;
-  const goal = `contention ${contention?.count ?? 'N'} wall: pglock <= 0.6 × withlock, 0 overlaps`;
+  const goal = `${cell}: contention ${contention?.count ?? 'N'} wall pglock <= 0.6 × withlock, 0 overlaps`;
   const check = relative(goal, pglock?.wallMs.median, 0.6, contention?.summary?.withlock?.wallMs.median, format);
   if (check.status === 'SKIP') return check;
   const detail = `${check.detail}; ${pglock.overlaps} overlaps`;

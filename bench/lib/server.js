@@ -9,8 +9,15 @@ export const ADMIN_APPLICATION_NAME = 'pglock-bench-admin';
 const MAX_CONNECTIONS = 400;
 
 export class BenchServer {
+  /** With a certificate ({ serverCert, serverKey }): a server that speaks TLS (ssl = on). */
+  constructor({ tls } = {}) {
+    this.tls = tls;
+  }
+
   /** Set by start(): the connection URL, an admin postgres.js client, version, max_connections. */
   url;
+  /** The URL for withlock (node-postgres): TLS without a certificate check on the TLS server. */
+  withlockUrl;
   admin;
   version;
   maxConnections;
@@ -18,11 +25,22 @@ export class BenchServer {
   #closing;
 
   async start() {
-    this.#pg = await createCluster({ label: 'bench', settings: { max_connections: MAX_CONNECTIONS } });
+    this.#pg = await createCluster({ label: this.tls ? 'bench-tls' : 'bench', settings: { max_connections: MAX_CONNECTIONS } });
+    if (this.tls) {
+      this.#pg.writeDataFile('server.crt', this.tls.serverCert, 0o600);
+      this.#pg.writeDataFile('server.key', this.tls.serverKey, 0o600);
+      this.#pg.configure({ ssl: 'on', ssl_cert_file: "'server.crt'", ssl_key_file: "'server.key'" });
+    }
     await this.#pg.start();
+    // pglock: no sslmode, so its default (prefer), as users run it: TLS whenever the server has it.
     this.url = this.#pg.url;
+    this.withlockUrl = this.tls ? `${this.url}?sslmode=no-verify` : this.url;
     this.admin = postgres(this.url, { max: 2, onnotice: () => {}, connection: { application_name: ADMIN_APPLICATION_NAME } });
     [{ server_version: this.version }] = await this.admin`show server_version`;
+    if (this.tls) {
+      const [{ ssl }] = await this.admin`show ssl`;
+      if (ssl !== 'on') throw new Error(`the TLS bench server has ssl = ${ssl}`);
+    }
     const [{ max_connections: maxConnections }] = await this.admin`show max_connections`;
     this.maxConnections = Number(maxConnections);
   }

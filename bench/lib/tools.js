@@ -23,10 +23,10 @@ export const LABELS = { node: 'node -e 0', flock: 'flock', withlock: 'withlock',
  * lockTool.argv(key, command, { wait }) returns [file, args]; `wait` only matters for pglock
  * (flock and withlock always wait).
  */
-export function lockTools({ url, lockDir }) {
+export function lockTools({ url, withlockUrl = url, lockDir }) {
   const tools = {
     flock: { name: 'flock', argv: (key, command) => [FLOCK_BIN, [join(lockDir, `${safe(key)}.lock`), ...command]] },
-    withlock: { name: 'withlock', argv: (key, command) => [WITHLOCK_BIN, ['--db', url, key, '--', ...command]] },
+    withlock: { name: 'withlock', argv: (key, command) => [WITHLOCK_BIN, ['--db', withlockUrl, key, '--', ...command]] },
     pglock: {
       name: 'pglock',
       argv: (key, command, { wait = false } = {}) => [PGLOCK_BIN, ['-d', url, '-k', key, ...(wait ? ['--wait'] : []), '--', ...command]],
@@ -37,18 +37,19 @@ export function lockTools({ url, lockDir }) {
 }
 
 /**
- * The environment for every tool: the bench's node first on PATH (pglock and withlock start via
+ * The environment for every tool: the given node first on PATH (pglock and withlock start via
  * `#!/usr/bin/env node`, and should run on the same node as the floor), C locale (bash's
  * $EPOCHREALTIME uses the locale's decimal point), and none of the PG..., PGLOCK_..., DATABASE_URL
- * variables that could change how a tool connects.
+ * variables that could change how a tool connects. NODE_EXTRA_CA_CERTS is removed too: Node parses
+ * that file at every start, which users do not pay, and it flattered every ratio to `node -e 0`.
  */
-export function toolEnv() {
+export function toolEnv(node = process.execPath) {
   const env = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (/^(PG|PGLOCK_)|^(DATABASE_URL|PG_CONNECTION_STRING|DEBUG)$/.test(name)) continue;
+    if (/^(PG|PGLOCK_)|^(DATABASE_URL|PG_CONNECTION_STRING|DEBUG|NODE_EXTRA_CA_CERTS|NODE_OPTIONS)$/.test(name)) continue;
     env[name] = value;
   }
-  env.PATH = `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+  env.PATH = `${dirname(node)}:${process.env.PATH ?? '/usr/bin:/bin'}`;
   env.LC_ALL = 'C';
   return env;
 }

@@ -6,9 +6,9 @@ import { describeExit, start } from '../lib/processes.js';
 import { rotate } from '../lib/rounds.js';
 import { sleep } from '../lib/stats.js';
 
-export async function measureRss({ tools, env, config, progress }) {
+export async function measureRss({ tools, env, node = process.execPath, config, progress }) {
   const { runs, sampleAtMs } = config;
-  const commands = { node: [process.execPath, ['-e', 'setTimeout(()=>{},1500)']] };
+  const commands = { node: [node, ['-e', 'setTimeout(()=>{},1500)']] };
   for (const tool of Object.values(tools)) commands[tool.name] = tool.argv('bench:rss', ['sleep', '1']);
   const names = Object.keys(commands);
 

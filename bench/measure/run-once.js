@@ -4,10 +4,10 @@ import { describeExit, start } from '../lib/processes.js';
 import { rotate } from '../lib/rounds.js';
 import { msBetween, summarize } from '../lib/stats.js';
 
-export async function measureRunOnce({ tools, env, config, progress }) {
+export async function measureRunOnce({ tools, env, node = process.execPath, config, progress }) {
   const { runs, warmups } = config;
   const key = 'bench:run-once';
-  const commands = { node: [process.execPath, ['-e', '0']] };
+  const commands = { node: [node, ['-e', '0']] };
   for (const tool of Object.values(tools)) commands[tool.name] = tool.argv(key, ['true']);
   const names = Object.keys(commands);
 
