@@ -69,6 +69,17 @@ t.test('verify-full: the CA and the host name are checked, IP addresses included
   t.match(noRoot.stderr, /verify-full needs a root certificate: .*root\.crt does not exist/);
 });
 
+t.test('sslnegotiation=direct (PostgreSQL 17+): TLS without the SSLRequest round trip', async (t) => {
+  const direct = await run(['-d', at('localhost', `sslmode=verify-full&sslrootcert=${certs.caCert}&sslnegotiation=direct`), '-v']);
+  t.same([direct.code, direct.out], [0, 'ran\n'], `direct TLS: ${direct.stderr}`);
+  const env = await run(['-d', at('localhost', `sslrootcert=${certs.caCert}`)], { PGSSLMODE: 'verify-full', PGSSLNEGOTIATION: 'direct' });
+  t.equal(env.code, 0, `PGSSLNEGOTIATION: ${env.stderr}`);
+  const weak = await run(['-d', at('localhost', 'sslnegotiation=direct')]);
+  t.equal(weak.code, 64, 'direct needs an sslmode that requires TLS');
+  t.match(weak.stderr, /weak sslmode 'prefer' may not be used with sslnegotiation=direct/);
+  t.equal((await run(['-d', at('localhost', 'sslnegotiation=sometimes')])).code, 64);
+});
+
 t.test('a server without TLS: require says so at once; prefer and disable connect', async (t) => {
   const plain = await startTestServer(t, { own: true });
   const url = (mode: string) => `${plain.url}?sslmode=${mode}`;

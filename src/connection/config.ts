@@ -28,6 +28,11 @@ export interface ConnectionConfig {
   user: string;
   password?: string;
   ssl: SslSetting;
+  /**
+   * sslnegotiation=direct (PostgreSQL 17+): start TLS at once, without the SSLRequest round trip.
+   * Only with an sslmode that requires TLS.
+   */
+  directTls?: boolean;
   targetSessionAttrs?: TargetSessionAttrs;
   /** Connection parameters pglock does not use (reported in verbose mode). */
   ignoredParams: string[];

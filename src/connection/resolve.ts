@@ -5,7 +5,8 @@ import { USED_KEYWORDS, type Params } from './keywords.js';
 import { envParams, parseConnectionString, withDefaults } from './params.js';
 import { passwordFilePath, passwordFromFile } from './password-file.js';
 import { serviceParams } from './service.js';
-import { sslSetting } from './tls.js';
+import { isPreferOnly, sslSetting } from './tls.js';
+import { UsageError } from '../errors.js';
 
 /** The connection string to use: the flag, else PGLOCK_DATABASE_URL, else DATABASE_URL; undefined → libpq env. */
 export function pickDatabaseUrl(flag: string | undefined, env: Env): string | undefined {
@@ -45,12 +46,24 @@ export function resolveConnectionConfig(text: string | undefined, env: Env): Con
     notes: [],
   };
   if (service) config.service = { name: serviceName!, file: service.file };
+  if (directTls(get('sslnegotiation'), get('sslmode') ?? 'prefer', config.ssl)) config.directTls = true;
   const attrs = parseTargetSessionAttrs(params.get('target_session_attrs'));
   if (attrs) config.targetSessionAttrs = attrs;
   const password = get('password');
   if (password !== undefined) config.password = password;
   else usePasswordFile(config, hosts, get('passfile'), env);
   return config;
+}
+
+// sslnegotiation as libpq 17: postgres (the SSLRequest first, the default) or direct (TLS at once,
+// which only a server of PostgreSQL 17 or later understands, so only where TLS is required anyway).
+function directTls(value: string | undefined, mode: string, ssl: ConnectionConfig['ssl']): boolean {
+  if (value === undefined || value === 'postgres') return false;
+  if (value !== 'direct') throw new UsageError(`sslnegotiation must be postgres or direct, got '${value}'`);
+  if (ssl === false || isPreferOnly(ssl)) {
+    throw new UsageError(`weak sslmode '${mode}' may not be used with sslnegotiation=direct (use require, verify-ca or verify-full)`);
+  }
+  return true;
 }
 
 // Each host may have its own line in the password file (libpq looks it up per host).

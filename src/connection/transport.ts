@@ -22,13 +22,20 @@ export interface TransportError extends Error {
 }
 
 /** Connect to one server within `timeoutMs`: a plain or TLS stream, ready for the startup message. */
-export async function openTransport(spec: HostSpec, ssl: SslSetting, timeoutMs: number): Promise<Socket | TLSSocket> {
+export async function openTransport(spec: HostSpec, ssl: SslSetting, timeoutMs: number, directTls = false): Promise<Socket | TLSSocket> {
   const deadline = Date.now() + timeoutMs;
   const unix = spec.host.startsWith('/');
   const socket = unix
     ? connectTcp({ path: join(spec.host, `.s.PGSQL.${spec.port}`) })
     : connectTcp({ host: spec.host, port: spec.port, noDelay: true });
   try {
+    if (!unix && ssl !== false && directTls) {
+      // sslnegotiation=direct: the TLS handshake starts as soon as TCP connects; the server knows
+      // it for PostgreSQL by the ALPN protocol name.
+      const secure = tls.connect({ ...tlsOptions(ssl, spec), socket, ALPNProtocols: ['postgresql'], ...(isIP(spec.host) ? {} : { servername: spec.host }) });
+      await within(deadline, secure, (done) => secure.once('secureConnect', () => done()));
+      return secure;
+    }
     await within(deadline, socket, (done) => socket.once('connect', () => done()));
     if (unix || ssl === false) return socket;
     socket.write(SSL_REQUEST);
