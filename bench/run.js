@@ -7,7 +7,7 @@
 // (this node, plain). Prints the tables and the goal checks to stdout (progress goes to stderr) and
 // writes the raw samples to bench/results/<timestamp>.json and bench/results/latest.json.
 //
-//   node bench/run.js [--quick] [--only run-once,handoff,contention,rss,scale,budget,skip]
+//   node bench/run.js [--quick] [--only run-once,handoff,contention,rss,scale,budget,skip,phases]
 //                     [--nodes 20,22,24] [--servers plain,tls]
 //
 // Exit code: 0 when every measurement ran correctly (goals are reported, not enforced), 1 when a
@@ -31,6 +31,7 @@ import { measureRunOnce } from './measure/run-once.js';
 import { measureScale } from './measure/scale.js';
 import { measureBudget } from './measure/budget.js';
 import { measureSkip } from './measure/skip.js';
+import { measurePhases } from './measure/phases.js';
 
 // Measured for every Node × server; the others once.
 const PER_CELL = new Set(['run-once', 'handoff', 'contention', 'rss']);
@@ -42,6 +43,7 @@ const MEASUREMENTS = {
   scale: measureScale,
   budget: measureBudget,
   skip: measureSkip,
+  phases: measurePhases,
 };
 
 // Sizes: the full run takes about three minutes on 2 cores (budget alone about one); --quick is a
@@ -54,6 +56,7 @@ const FULL = {
   scale: { count: 300, tools: ['pglock', 'withlock'] },
   budget: { count: 60, roleLimit: 20, sectionSeconds: '0.3' },
   skip: { runs: 15, warmups: 2 },
+  phases: { runs: 15, warmups: 2 },
 };
 const QUICK = {
   'run-once': { runs: 5, warmups: 1 },
@@ -63,6 +66,7 @@ const QUICK = {
   scale: { count: 50, tools: ['pglock'] },
   budget: { count: 20, roleLimit: 8, sectionSeconds: '0.3' },
   skip: { runs: 3, warmups: 1 },
+  phases: { runs: 3, warmups: 1 },
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
@@ -110,7 +114,7 @@ try {
   ];
   const own = nodes.find((node) => node.path === process.execPath) ?? nodes[0];
   const cellMeasurements = options.only.filter((name) => PER_CELL.has(name));
-  for (const node of nodes) {
+  for (const node of cellMeasurements.length > 0 ? nodes : []) {
     for (const { name: serverName, server: target } of servers) {
       const cell = `Node ${node.major} ${serverName}`;
       results.cells[cell] = { node: node.version, server: serverName };
@@ -121,7 +125,7 @@ try {
   }
   const single = options.only.filter((name) => !PER_CELL.has(name));
   if (single.length > 0 && own) {
-    const context = makeContext(server, own);
+    const context = { ...makeContext(server, own), tlsUrl: tlsServer?.url, directTls: Number(tlsServer?.version.split('.')[0]) >= 17 };
     for (const name of single) await measure(name, context, results, '');
   }
 } finally {

@@ -12,14 +12,18 @@ let stopped = false;
  * stderr is kept (its last 2 kB) only with captureStderr, for error messages; stdout is always
  * discarded (withlock prints "Lock acquired" and the command there).
  */
-export function start(file, args, { env, captureStderr = false } = {}) {
+export function start(file, args, { env, captureStderr = false, captureStdout = false } = {}) {
   if (stopped) throw new Error('the bench is shutting down');
   const started = process.hrtime.bigint();
-  const child = spawn(file, args, { env, stdio: ['ignore', 'ignore', captureStderr ? 'pipe' : 'ignore'] });
+  const child = spawn(file, args, { env, stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', captureStderr ? 'pipe' : 'ignore'] });
   live.add(child);
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-2048);
+  });
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk;
   });
   const exited = new Promise((resolve) => {
     child.once('error', (error) => {
@@ -30,11 +34,13 @@ export function start(file, args, { env, captureStderr = false } = {}) {
     child.once('exit', (code, signal) => {
       const at = process.hrtime.bigint();
       live.delete(child);
-      // A getter: stderr can still be draining when 'exit' fires; read it when it is reported.
-      resolve({ code, signal, at, get stderr() { return stderr.trim(); } });
+      // Getters: the pipes can still be draining when 'exit' fires. A caller that needs all of
+      // stdout waits for 'close' (see `closed`).
+      resolve({ code, signal, at, get stderr() { return stderr.trim(); }, get stdout() { return stdout; } });
     });
   });
-  return { child, pid: child.pid, started, exited };
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  return { child, pid: child.pid, started, exited, closed };
 }
 
 /** SIGKILL every process start() launched that has not exited yet (for Ctrl-C and errors). */

@@ -67,6 +67,14 @@ export function tableRows(results) {
   add(`${b} app connect median (ms)`, (s) => s.appMedianMs, budget?.summary, count);
   add(`${b} app connect max (ms)`, (s) => s.appSlowestMs, budget?.summary, count);
 
+  // One connection, phase by phase (ms from the process's first line): what each lever is worth.
+  for (const [name, s] of Object.entries(results.phases?.summary ?? {})) {
+    const phases = { 'postgres.js loaded': s.loaded, 'TCP connected': s.tcp, 'SSLRequest answered': s.sslRequest, 'tls loaded': s.tlsLoaded, 'TLS handshake done': s.tls, 'first query done': s.query };
+    for (const [phase, value] of Object.entries(phases)) {
+      if (value !== undefined) add(`connect ${name}: ${phase} (ms)`, (v) => v, { pglock: value }, { digits: 1, ratios: false });
+    }
+  }
+
   // pglock only: what a skipped run costs (wall time; connections and statements sent).
   for (const [name, s] of Object.entries(results.skip?.summary ?? {})) {
     add(`${name} median (ms)`, (v) => v.median, { pglock: s }, { digits: 1, ratios: false });
