@@ -18,8 +18,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FifoSignalIn, FifoSignalOut } from '../lib/fifo.js';
 import { describeExit, start, within } from '../lib/processes.js';
+import { openGate } from '../lib/gate.js';
 import { analyzeSections, sectionCommand } from '../lib/sections.js';
 import { msBetween, sleep, summarize } from '../lib/stats.js';
 import { PGLOCK_BIN } from '../lib/tools.js';
@@ -42,7 +42,7 @@ export async function measureBudget({ url, admin, env, dir, config, progress }) 
     const pglockArgs = (command) => ['-d', roleUrl, '-k', key, '--wait', '--timeout', '2m', '-v', '--log-format', 'json', '--', ...command];
 
     const app = startApplication({ url: appUrl, role: ROLE, env, file: join(dir, 'budget-app.json') });
-    const gate = await openGate({ args: pglockArgs, dir, env });
+    const gate = await openGate({ argv: (command) => [PGLOCK_BIN, pglockArgs(command)], dir, env, name: 'budget-gate', timeoutMs: 30_000 });
     // Each waiter's stderr (JSON lines) goes to a file of its own: it is read while they run.
     const errFile = (i) => join(dir, `budget-${i}.err`);
     const [file, args] = [PGLOCK_BIN, pglockArgs(sectionCommand(logFile, sectionSeconds))];
@@ -149,21 +149,6 @@ function parseLog(text) {
     if (entry.level === 'error') lastError = entry.message;
   }
   return { slotWaits, triesToSlot, lastError };
-}
-
-/** The gate holder: holds the lock (same role) until release(); resolves once it holds it. */
-async function openGate({ args, dir, env }) {
-  const ready = new FifoSignalIn(join(dir, 'budget-gate-ready'));
-  const go = new FifoSignalOut(join(dir, 'budget-gate-go'));
-  const holder = start(PGLOCK_BIN, args(['sh', '-c', 'echo > "$1"; read _ < "$2"', 'sh', ready.path, go.path]), { env, captureStderr: true });
-  const failed = holder.exited.then((exit) => Promise.reject(new Error(`the budget gate holder exited: ${describeExit(exit)}`)));
-  failed.catch(() => {});
-  try {
-    await within(30_000, Promise.race([ready.written, failed]), 'the budget gate holder to take the lock');
-  } finally {
-    ready.close();
-  }
-  return { exited: holder.exited, release: () => go.release(), close: () => go.close() };
 }
 
 /** Wait until `queued` waiters are queued on the server and `polling` poll for a slot (or time out). */

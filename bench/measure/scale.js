@@ -9,10 +9,9 @@
 // stops growing), then lets go. Reported: wall (first spawn to last exit), queue-up (first spawn
 // to gate release), drain (gate release to last exit), and the peak backend count, polled every
 // 50 ms, which includes the gate holder's backend.
-import { join } from 'node:path';
 import { runContended } from '../lib/contend.js';
-import { FifoSignalIn, FifoSignalOut } from '../lib/fifo.js';
-import { describeExit, start, within } from '../lib/processes.js';
+import { describeExit, within } from '../lib/processes.js';
+import { openGate } from '../lib/gate.js';
 import { ADMIN_APPLICATION_NAME } from '../lib/server.js';
 import { sleep } from '../lib/stats.js';
 
@@ -28,7 +27,7 @@ export async function measureScale({ tools, env, dir, admin, maxConnections, con
   for (const name of names.filter((n) => tools[n])) {
     const tool = tools[name];
     const key = `bench:scale:${name}`;
-    const gate = await openGate({ tool, key, dir, env, label: name });
+    const gate = await openGate({ argv: (command) => tool.argv(key, command, { wait: true }), dir, env, name: `scale-gate-${name}`, timeoutMs: 15_000 });
     const poller = pollBackends(admin);
     let run;
     let queue;
@@ -69,22 +68,6 @@ export async function measureScale({ tools, env, dir, admin, maxConnections, con
       `wall ${run.wallMs.toFixed(0)} ms, peak ${summary[name].peakBackends} backends`);
   }
   return { count, samples, summary, problems };
-}
-
-/** Start the gate holder and wait until it holds the lock; release() lets its command exit. */
-async function openGate({ tool, key, dir, env, label }) {
-  const ready = new FifoSignalIn(join(dir, `scale-gate-ready-${label}`));
-  const go = new FifoSignalOut(join(dir, `scale-gate-go-${label}`));
-  const [file, args] = tool.argv(key, ['sh', '-c', 'echo > "$1"; read _ < "$2"', 'sh', ready.path, go.path], { wait: true });
-  const holder = start(file, args, { env, captureStderr: true });
-  const failed = holder.exited.then((exit) => Promise.reject(new Error(`the gate holder exited: ${describeExit(exit)}`)));
-  failed.catch(() => {});
-  try {
-    await within(15_000, Promise.race([ready.written, failed]), 'the gate holder to take the lock');
-  } finally {
-    ready.close();
-  }
-  return { exited: holder.exited, release: () => go.release(), close: () => go.close() };
 }
 
 /**
