@@ -151,7 +151,7 @@ function toLockRow(raw: RawRow, heldBySession: number): AdvisoryLockRow {
 // PostgreSQL does not record when a lock was granted. A pglock's heartbeat statement starts with
 // a comment saying so, and pg_stat_activity shows an idle session's last statement. Before the
 // first heartbeat, an idle pglock session's last statement is the one that took the lock (or the
-// fencing-token increment right after it), so the time it went idle is the grant. `attributable`:
+// run record's start right after it, with --record), so the time it went idle is the grant. `attributable`:
 // the session holds only this lock, or this is the lock its application_name names, so the
 // comment is about this lock.
 function heldSince(raw: RawRow, isPglock: boolean, attributable: boolean): string | null {
