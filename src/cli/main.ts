@@ -17,8 +17,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<neve
   try {
     const parsed = parseArgs(argv, process.env);
     switch (parsed.kind) {
-      case 'exit':
-        return process.exit(parsed.code);
+      case 'print':
+        process.stdout.write(parsed.stdout);
+        return process.exit(0);
       case 'key':
         code = printKey(parsed.options);
         break;

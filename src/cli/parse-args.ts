@@ -1,17 +1,18 @@
-import { Command, CommanderError } from 'commander';
 import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { MAX_LIMIT, lockIdForKey, parseLockId } from '../lock-id.js';
 import type { CommandSpec, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
+import { type FlagSpec, type ProgramSpec, scanArgs } from './flags.js';
 import { readVersion } from './version.js';
 
 export type ParseResult =
   | { kind: 'run'; options: RunOptions }
   | { kind: 'status'; options: StatusOptions }
   | { kind: 'key'; options: KeyOptions }
-  | { kind: 'exit'; code: number };
+  /** --help or --version: print `stdout` and exit 0. */
+  | { kind: 'print'; stdout: string };
 
 
 interface RawFlags {
@@ -48,19 +49,15 @@ interface KeyFlags {
   json?: boolean;
 }
 
-// The only module that knows about commander: argv in, typed options out. Help and --version
-// print to stdout because the user asked for them; nothing else runs then. `status` and `key` are
+// The only module that knows the command line: argv in, typed options out, or the help or version
+// text, which main prints on stdout because the user asked for it; nothing else runs then. `status` and `key` are
 // subcommands only as the very first argument: `pglock --key k -- status` runs a command named
 // status, like any other.
 export function parseArgs(argv: string[], env: Env): ParseResult {
   const [first, ...rest] = argv;
-  if (first === 'status') {
-    return parse(buildStatusProgram(), rest, (program) => ({ kind: 'status', options: toStatusOptions(program.opts<StatusFlags>(), env) }));
-  }
-  if (first === 'key') {
-    return parse(buildKeyProgram(), rest, (program) => ({ kind: 'key', options: toKeyOptions(program.opts<KeyFlags>(), program.args) }));
-  }
-  return parse(buildProgram(), argv, (program) => ({ kind: 'run', options: toRunOptions(program.opts<RawFlags>(), program.args, env) }));
+  if (first === 'status') return parse(STATUS, rest, (flags) => ({ kind: 'status', options: toStatusOptions(flags as unknown as StatusFlags, env) }));
+  if (first === 'key') return parse(KEY, rest, (flags, operands) => ({ kind: 'key', options: toKeyOptions(flags as unknown as KeyFlags, operands) }));
+  return parse(RUN, argv, (flags, operands) => ({ kind: 'run', options: toRunOptions(flags as unknown as RawFlags, operands, env) }));
 }
 
 /**
@@ -76,73 +73,102 @@ export function requestedLogFormat(argv: string[]): LogFormat {
   return format;
 }
 
-function parse(program: Command, argv: string[], build: (program: Command) => ParseResult): ParseResult {
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return { kind: 'exit', code: 0 };
-      throw new UsageError(`${error.message.replace(/^error: /, '')} (see ${program.name()} --help)`);
-    }
-    throw error;
-  }
-  return build(program);
+type Build = (flags: Record<string, string | boolean | undefined>, operands: string[]) => ParseResult;
+
+function parse(program: ProgramSpec, argv: string[], build: Build): ParseResult {
+  const scanned = scanArgs(argv, program);
+  if (scanned.kind === 'help') return { kind: 'print', stdout: scanned.text };
+  if (scanned.kind === 'version') return { kind: 'print', stdout: `${readVersion()}\n` };
+  return build(scanned.flags, scanned.operands);
 }
 
-function buildProgram(): Command {
-  return withOutput(new Command('pglock'))
-    .usage("[options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>")
-    .description('Run a command while holding a PostgreSQL advisory lock: at most one runs per key, across all hosts.')
-    .option('-k, --key <name>', 'lock name, any non-empty string (env PGLOCK_KEY)')
-    .option('--lock-id <int64>', 'use this raw 64-bit advisory lock id instead of a name')
-    .option('-d, --database-url <conninfo>', 'connection string, as psql takes it: a postgres:// URL or keyword=value pairs (host=db dbname=app), one host or several (pglock locks on the primary); else PGLOCK_DATABASE_URL, DATABASE_URL, then service files, the PG* variables, the Unix socket, ~/.pgpass (see README, "Connecting")')
-    .option('-w, --wait', 'wait until the lock is free (no time limit)')
-    .option('-t, --timeout <duration>', 'wait at most this long, then give up (500ms, 30s, 5m, 1h); implies --wait')
-    .option('-E, --conflict-exit-code <n>', 'exit code when the lock is not acquired', String(ExitCode.Conflict))
-    .option('-s, --shared', 'take the lock shared: shared holders run together, an exclusive holder excludes them all')
-    .option('-n, --limit <n>', `let up to n holders run at once (a counting semaphore, 1 to ${MAX_LIMIT})`)
-    .option('--fencing-token', 'give the command PGLOCK_FENCING_TOKEN, a number that grows every time the lock changes hands (implies --record)')
-    .option('--min-interval <duration>', 'run only if no run of this key started less than this long ago, by the database\'s clock (1h, 1d); else exit as when busy (implies --record)')
-    .option('--record', 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status')
-    .option('--connect-timeout <duration>', 'keep trying to connect, with backoff, for this long', '10s')
-    .option('--heartbeat <duration>', 'check that the lock is still held this often', '5s')
-    .option('--kill-after <duration>', 'after the lock is lost, SIGKILL the command if it is still running this long after SIGTERM', '10s')
-    .option('-c, --command <string>', 'run the string with /bin/sh -c instead of an argv after --')
-    .option('-v, --verbose', 'more messages on stderr')
-    .option('-q, --quiet', 'only errors on stderr (not "lock busy")')
-    .option('--log-format <format>', 'text, or json: one JSON object per stderr line', 'text')
-    .version(readVersion(), '-V, --version', 'print the version')
-    .helpOption('-h, --help', 'show this help')
-    .argument('[command...]', 'the command to run and its arguments')
-    .addHelpText('after', '\nSubcommands (only as the first argument):\n  status [--key <name>] [--json]  list advisory locks, holders and waiters\n  key <name>                      print the lock id of a key and the SQL that takes the same lock')
-    .passThroughOptions();
-}
+const HELP: FlagSpec = { name: 'help', short: 'h', description: 'show this help', action: 'help' };
+const LOG_FORMAT: FlagSpec = { name: 'log-format', value: '<format>', description: 'text, or json: one JSON object per stderr line', default: 'text' };
+const CONNECT_TIMEOUT: FlagSpec = {
+  name: 'connect-timeout',
+  value: '<duration>',
+  description: 'keep trying to connect, with backoff, for this long',
+  default: '10s',
+};
 
-function buildStatusProgram(): Command {
-  return withOutput(new Command('pglock status'))
-    .description('List the advisory locks in the database: holders and waiters, and who they are.')
-    .option('-k, --key <name>', 'only this key (and its --limit slots)')
-    .option('-d, --database-url <conninfo>', 'connection string: a URL or keyword=value pairs (else PGLOCK_DATABASE_URL, DATABASE_URL, then as psql; see README, "Connecting")')
-    .option('--json', 'print a JSON array instead of a table')
-    .option('--connect-timeout <duration>', 'keep trying to connect, with backoff, for this long', '10s')
-    .option('--log-format <format>', 'text, or json: one JSON object per stderr line', 'text')
-    .helpOption('-h, --help', 'show this help');
-}
+const RUN: ProgramSpec = {
+  name: 'pglock',
+  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>",
+  description: 'Run a command while holding a PostgreSQL advisory lock: at most one runs per key, across all hosts.',
+  operands: 'command',
+  commandHelp: { name: 'command', description: 'the command to run and its arguments' },
+  flags: [
+    { name: 'key', short: 'k', value: '<name>', description: 'lock name, any non-empty string (env PGLOCK_KEY)' },
+    { name: 'lock-id', value: '<int64>', description: 'use this raw 64-bit advisory lock id instead of a name' },
+    {
+      name: 'database-url',
+      short: 'd',
+      value: '<conninfo>',
+      description:
+        'connection string, as psql takes it: a postgres:// URL or keyword=value pairs (host=db dbname=app), one host or several (pglock locks on the primary); else PGLOCK_DATABASE_URL, DATABASE_URL, then service files, the PG* variables, the Unix socket, ~/.pgpass (see README, "Connecting")',
+    },
+    { name: 'wait', short: 'w', description: 'wait until the lock is free (no time limit)' },
+    { name: 'timeout', short: 't', value: '<duration>', description: 'wait at most this long, then give up (500ms, 30s, 5m, 1h); implies --wait' },
+    { name: 'conflict-exit-code', short: 'E', value: '<n>', description: 'exit code when the lock is not acquired', default: String(ExitCode.Conflict) },
+    { name: 'shared', short: 's', description: 'take the lock shared: shared holders run together, an exclusive holder excludes them all' },
+    { name: 'limit', short: 'n', value: '<n>', description: `let up to n holders run at once (a counting semaphore, 1 to ${MAX_LIMIT})` },
+    { name: 'fencing-token', description: 'give the command PGLOCK_FENCING_TOKEN, a number that grows every time the lock changes hands (implies --record)' },
+    {
+      name: 'min-interval',
+      value: '<duration>',
+      description: "run only if no run of this key started less than this long ago, by the database's clock (1h, 1d); else exit as when busy (implies --record)",
+    },
+    { name: 'record', description: 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status' },
+    CONNECT_TIMEOUT,
+    { name: 'heartbeat', value: '<duration>', description: 'check that the lock is still held this often', default: '5s' },
+    {
+      name: 'kill-after',
+      value: '<duration>',
+      description: 'after the lock is lost, SIGKILL the command if it is still running this long after SIGTERM',
+      default: '10s',
+    },
+    { name: 'command', short: 'c', value: '<string>', description: 'run the string with /bin/sh -c instead of an argv after --' },
+    { name: 'verbose', short: 'v', description: 'more messages on stderr' },
+    { name: 'quiet', short: 'q', description: 'only errors on stderr (not "lock busy")' },
+    LOG_FORMAT,
+    { name: 'version', short: 'V', description: 'print the version', action: 'version' },
+    HELP,
+  ],
+  footer:
+    'Subcommands (only as the first argument):\n  status [--key <name>] [--json]  list advisory locks, holders and waiters\n  key <name>                      print the lock id of a key and the SQL that takes the same lock',
+};
 
-function buildKeyProgram(): Command {
-  return withOutput(new Command('pglock key'))
-    .description('Print the advisory lock id of a key, and the SQL that takes the same lock.')
-    .argument('<name>', 'the lock key')
-    .option('-n, --limit <n>', 'also print the slot ids that --limit n uses')
-    .option('--json', 'print JSON')
-    .helpOption('-h, --help', 'show this help');
-}
+const STATUS: ProgramSpec = {
+  name: 'pglock status',
+  usage: 'pglock status [options]',
+  description: 'List the advisory locks in the database: holders and waiters, and who they are.',
+  operands: [],
+  flags: [
+    { name: 'key', short: 'k', value: '<name>', description: 'only this key (and its --limit slots)' },
+    {
+      name: 'database-url',
+      short: 'd',
+      value: '<conninfo>',
+      description: 'connection string: a URL or keyword=value pairs (else PGLOCK_DATABASE_URL, DATABASE_URL, then as psql; see README, "Connecting")',
+    },
+    { name: 'json', description: 'print JSON instead of a table' },
+    CONNECT_TIMEOUT,
+    LOG_FORMAT,
+    HELP,
+  ],
+};
 
-function withOutput(program: Command): Command {
-  return program
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: () => {}, outputError: () => {} });
-}
+const KEY: ProgramSpec = {
+  name: 'pglock key',
+  usage: 'pglock key [options] <name>',
+  description: 'Print the advisory lock id of a key, and the SQL that takes the same lock.',
+  operands: [{ name: 'name', description: 'the lock key' }],
+  flags: [
+    { name: 'limit', short: 'n', value: '<n>', description: 'also print the slot ids that --limit n uses' },
+    { name: 'json', description: 'print JSON' },
+    HELP,
+  ],
+};
 
 function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptions {
   if (flags.verbose && flags.quiet) throw new UsageError('--verbose and --quiet cannot be used together');
@@ -194,7 +220,7 @@ function toStatusOptions(flags: StatusFlags, env: Env): StatusOptions {
 }
 
 function toKeyOptions(flags: KeyFlags, positional: string[]): KeyOptions {
-  const [key] = positional; // commander refuses a second argument
+  const [key] = positional; // the scan refuses a second one
   if (key === undefined || key === '') throw new UsageError('the lock key must not be empty');
   return { key, limit: flags.limit === undefined ? undefined : parseLimit(flags.limit), json: flags.json === true };
 }

@@ -69,6 +69,33 @@ t.test('usage errors: one message each, exit code 64', async (t) => {
   }
 });
 
+t.test('POSIX forms: clusters, attached and inline values, values that start with a dash', async (t) => {
+  t.match(parse(['-wqkname', '--', 'x']), { key: 'name', wait: true, verbosity: 'quiet' }, '-wqkname is -w -q -k name');
+  t.match(parse(['--key=a=b', '--timeout=2s', 'x']), { key: 'a=b', timeoutMs: 2000, wait: true });
+  t.equal(parse(['-k', '-dash-', '--', 'x']).key, '-dash-', 'a value may start with a dash');
+  t.equal(parse(['-k', 'a', '-k', 'b', '--', 'x']).key, 'b', 'the last of a repeated flag wins');
+  t.same(parse(['-k', 'k', '--', '--', 'y']).command, { file: '--', args: ['y'], shell: false }, 'only the first -- ends the options');
+  t.throws(() => parseArgs(['-k', 'k', '--wait=yes', '--', 'x'], env), { exitCode: 64, message: /'-w, --wait' takes no value/ });
+  t.throws(() => parseArgs(['-k', 'k', '-x', '--', 'x'], env), { exitCode: 64, message: /unknown option '-x' \(see pglock --help\)/ });
+  t.throws(() => parseArgs(['status', 'extra'], env), { exitCode: 64, message: /too many arguments.*see pglock status --help/ });
+  const key = parseArgs(['key', '--json', '--', '-k'], env);
+  t.ok(key.kind === 'key' && key.options.key === '-k' && key.options.json, 'key: a name after -- may look like an option');
+});
+
+t.test('help and version: text to print (on stdout, then exit 0), nothing else runs', async (t) => {
+  const printed = (argv: string[]): string => {
+    const result = parseArgs(argv, env);
+    if (result.kind !== 'print') throw new Error(`expected text to print, got ${result.kind}`);
+    return result.stdout;
+  };
+  const written = [printed(['-k', 'k', '--help', '--', 'x']), printed(['-V']), printed(['status', '-h'])];
+  t.match(written[0], /^Usage: pglock \[options\] -- <command> \[args\.\.\.\]\n/);
+  t.match(written[0], /\n {2}-E, --conflict-exit-code <n> +exit code when the lock is not acquired\n +\(default: 75\)\n/);
+  t.match(written[1], /^\d+\.\d+\.\d+\n$/);
+  t.match(written[2], /^Usage: pglock status \[options\]\n/);
+  for (const text of written) t.ok(text.split('\n').every((line) => line.length <= 80 || line.startsWith('  key <name>')), 'help lines fit 80 columns');
+});
+
 t.test('subcommands only as the first argument; the new flags reach the options', async (t) => {
   const run = parseArgs(['-k', 'k', '--', 'status'], env);
   t.equal(run.kind, 'run', '`-k k -- status` runs a command named status');
