@@ -3,18 +3,20 @@
 // notice), and that the bundle loads no more built-ins than it needs. The copy checked is
 // the one the end-to-end tests run: the repo's, or PGLOCK_TEST_BIN's (an installed package).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import t from 'tap';
 import { PGLOCK_BIN } from '../helpers/run-pglock.js';
+import { startTestServer, uniqueKey } from '../helpers/server.js';
 
 const dist = (name: string) => join(dirname(PGLOCK_BIN), '..', 'dist', name);
 
 // dist/pglock.cache is made at build time, for the V8 of the Node that built it; the bundle's first
 // line names that V8. On any other Node, bin/pglock.cjs makes a cache of its own on the first run,
-// in $XDG_CACHE_HOME/pglock (else ~/.cache/pglock), and uses it from then on.
+// in $XDG_CACHE_HOME/pglock (else ~/.cache/pglock), and uses it from then on (its last byte is a
+// marker, not V8's).
 const source = readFileSync(dist('pglock.cjs'), 'utf8');
 const builtHere = source.startsWith(`/*v8 ${process.versions.v8}*/`);
 // scripts/package-test.sh reads this line to know which Node tap's test processes ran on.
@@ -24,7 +26,7 @@ t.test('this Node runs the CLI from a code cache it accepts: the build\'s, or on
   const cacheHome = mkdtempSync(join(tmpdir(), 'pglock-cache-home-'));
   const run = (env: Record<string, string>) => spawnSync(process.execPath, [PGLOCK_BIN, '--version'], { encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH ?? '', ...env } });
   t.equal(run({ XDG_CACHE_HOME: cacheHome }).status, 0, 'first run');
-  const made = existsSync(join(cacheHome, 'pglock')) ? readdirSync(join(cacheHome, 'pglock')).filter((name) => name.endsWith('.cache')) : [];
+  const made = cachesIn(cacheHome);
   let cache: Buffer;
   if (builtHere) {
     t.same(made, [], 'built by this V8: the build\'s cache is used and no other is made');
@@ -32,7 +34,7 @@ t.test('this Node runs the CLI from a code cache it accepts: the build\'s, or on
   } else {
     t.equal(made.length, 1, `another V8 built the package: this Node made its own cache (${made.join(', ')})`);
     t.match(made[0], new RegExp(`^pglock-v8-${process.versions.v8.replace(/\./g, '\\.')}-${process.arch}-\\d+-\\d+\\.cache$`));
-    cache = readFileSync(join(cacheHome, 'pglock', made[0]!));
+    cache = readFileSync(join(cacheHome, 'pglock', made[0]!)).subarray(0, -1);
   }
   const script = new Script(source, { filename: dist('pglock.cjs'), cachedData: cache });
   t.equal(script.cachedDataRejected, false, 'V8 accepts the cache');
@@ -42,6 +44,47 @@ t.test('this Node runs the CLI from a code cache it accepts: the build\'s, or on
   }
   t.equal(run({ XDG_CACHE_HOME: '', HOME: '' }).status, 0, 'nor is having no cache directory at all');
 });
+
+// A user cache holds the functions the run that made it compiled, so it is made from a run that
+// went the whole way. Checked on every Node with a copy of the package whose bundle names another
+// V8 (the first line only), so this Node takes the user-cache path even where it built the package.
+t.test('a per-Node cache made by a short run (--version) is remade once by a run of a command, then kept', async (t) => {
+  const server = await startTestServer(t);
+  const root = mkdtempSync(join(tmpdir(), 'pglock-foreign-build-'));
+  mkdirSync(join(root, 'bin'));
+  mkdirSync(join(root, 'dist'));
+  copyFileSync(PGLOCK_BIN, join(root, 'bin', 'pglock.cjs'));
+  writeFileSync(join(root, 'dist', 'pglock.cjs'), source.replace(/^\/\*v8 [^*]*\*\//, '/*v8 0.0.0-another-v8*/'));
+  const cacheHome = mkdtempSync(join(tmpdir(), 'pglock-cache-home-'));
+  const run = (args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'pglock.cjs'), ...args], {
+    encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: cacheHome },
+  });
+  const read = () => {
+    const [name] = cachesIn(cacheHome);
+    const file = join(cacheHome, 'pglock', name ?? 'missing');
+    return { names: cachesIn(cacheHome), data: readFileSync(file), inode: statSync(file).ino };
+  };
+  t.equal(run(['--version']).status, 0);
+  const short = read();
+  t.equal(short.names.length, 1, 'the first run made a cache');
+  t.equal(short.data.at(-1), 0, 'marked as made by a run that ran no command');
+  const ran = run(['-d', server.url, '-k', uniqueKey('cache'), '--', 'true']);
+  t.same([ran.status, ran.stderr], [0, ''], 'a run of a command');
+  const full = read();
+  t.equal(full.names.length, 1, 'still one cache file');
+  t.equal(full.data.at(-1), 1, 'remade, marked as made by a run of a command');
+  t.ok(full.data.length > short.data.length, `it holds the run path too (${short.data.length} → ${full.data.length} bytes)`);
+  t.equal(new Script(readFileSync(join(root, 'dist', 'pglock.cjs'), 'utf8'), { filename: join(root, 'dist', 'pglock.cjs'), cachedData: full.data.subarray(0, -1) }).cachedDataRejected, false,
+    'V8 accepts it');
+  t.equal(run(['-d', server.url, '-k', uniqueKey('cache'), '--', 'true']).status, 0);
+  t.equal(run(['--version']).status, 0);
+  t.equal(read().inode, full.inode, 'later runs keep it');
+});
+
+function cachesIn(cacheHome: string): string[] {
+  const dir = join(cacheHome, 'pglock');
+  return existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.cache')) : [];
+}
 
 t.test('tls and perf_hooks are not loaded by a run that does not need them', async (t) => {
   const probe = [
