@@ -10,7 +10,7 @@ RUN npm run build \
  && cp -r package.json bin /out/ \
  && cp dist/pglock.cjs dist/pglock.cache /out/dist/
 
-# Runtime stage: the bundled CLI alone (commander and postgres.js are inside dist/pglock.cjs, so no
+# Runtime stage: the bundled CLI alone (postgres.js is inside dist/pglock.cjs, so no
 # node_modules), tini as PID 1 for signals and zombie reaping, a non-root user.
 FROM node:20-bookworm-slim
 RUN apt-get update \
