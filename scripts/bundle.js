@@ -9,7 +9,7 @@
 //                      compile when the running Node's V8 rejects it)
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 
@@ -18,11 +18,12 @@ const outfile = new URL('../dist/pglock.cjs', import.meta.url);
 
 // Built-ins that postgres.js imports at the top but rarely calls: tls only when the server accepts
 // TLS. Loading it costs about 4 ms at every start; the stand-in loads the real module on first use.
+// The stand-ins are CommonJS, as postgres.js's build that pglock bundles is (see below).
 const LAZY_BUILTINS = {
   tls: {},
   // postgres.js reads performance.now() only when reconnecting; touching Node's global
   // performance object at load time would load perf_hooks.
-  perf_hooks: { source: 'export const performance = { now: () => globalThis.performance.now() };' },
+  perf_hooks: { source: 'module.exports = { performance: { now: () => globalThis.performance.now() } };' },
 };
 
 const lazyBuiltins = {
@@ -44,9 +45,20 @@ function lazyModule(name) {
   if (spec.source) return spec.source;
   return [
     `let loaded; const load = () => (loaded ??= require('node:${name}'));`,
-    'export default new Proxy({}, { get: (_, key) => load()[key] });',
+    'module.exports = new Proxy({}, { get: (_, key) => load()[key] });',
   ].join('\n');
 }
+
+// postgres.js ships an ES module build and a CommonJS one. The ES one imports built-ins by default
+// import (`import fs from 'fs'`), which a CommonJS bundle turns into a copy of every export of
+// fs, crypto, net, os and stream at each start (getters for a few hundred properties); the
+// CommonJS build require()s them as they are.
+const postgresCommonJs = {
+  name: 'postgres-commonjs',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^postgres$/ }, () => ({ path: createRequire(import.meta.url).resolve('postgres') }));
+  },
+};
 
 await build({
   entryPoints: ['src/cli/bin.ts'],
@@ -60,7 +72,7 @@ await build({
   external: builtinModules.flatMap((name) => [name, `node:${name}`]),
   define: { PGLOCK_VERSION: JSON.stringify(version), 'import.meta.url': '__pglockUrl' },
   banner: { js: "const __pglockUrl=require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [lazyBuiltins],
+  plugins: [postgresCommonJs, lazyBuiltins],
   logLevel: 'warning',
 });
 

@@ -54,6 +54,11 @@ export interface AcquireOptions {
   onRetry?: (reason: string, delayMs: number, attempt: number) => void;
   /** Called when a waiter lost its connection before the grant and connects again. */
   onReconnect?: (reason: string) => void;
+  /**
+   * Called each time a connection attempt has started (its socket is connecting): work done then
+   * overlaps the server's side of the handshake (the CLI spawns the command's launcher).
+   */
+  onConnecting?: () => void;
 }
 
 /** A held advisory lock on its own dedicated connection. Release it, or `await using` it. */
@@ -288,6 +293,7 @@ async function connect(request: LockRequest, tryLock = !request.wait && request.
       heartbeatMs: request.heartbeatMs,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      ...(options.onConnecting ? { onConnecting: options.onConnecting } : {}),
       ...(tryLock ? { tryLock: { id: request.id, shared: request.shared } } : {}),
       ...(request.wait ? { slotDeadline: request.deadline ?? Number.POSITIVE_INFINITY } : {}),
     });

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
 import type { CommandSpec } from './options.js';
 import { signalNumber } from './signals.js';
@@ -60,9 +61,9 @@ export function prepareChild(command: CommandSpec, options: StartChildOptions): 
 interface Launcher {
   running: RunningChild;
   /** fd 3 of the launcher: the watchdog's lifeline. */
-  lifeline: NodeJS.WritableStream | null;
+  lifeline: Writable | null;
   /** fd 4 of the launcher: the go-ahead. */
-  go: NodeJS.WritableStream | null;
+  go: Writable | null;
   gone(): boolean;
 }
 
@@ -73,8 +74,8 @@ function spawnLauncher(command: CommandSpec, options: StartChildOptions): Launch
     env: { ...process.env, ...options.env },
     detached: options.ownGroup,
   });
-  const lifeline = (subprocess.stdio[3] ?? null) as NodeJS.WritableStream | null;
-  const go = (subprocess.stdio[4] ?? null) as NodeJS.WritableStream | null;
+  const lifeline = (subprocess.stdio[3] ?? null) as Writable | null;
+  const go = (subprocess.stdio[4] ?? null) as Writable | null;
   // EPIPE when the launcher is already gone: its exit is reported through 'exit' below.
   lifeline?.on('error', () => undefined);
   go?.on('error', () => undefined);
@@ -87,8 +88,10 @@ function spawnLauncher(command: CommandSpec, options: StartChildOptions): Launch
     subprocess.once('exit', (code, signal) => {
       running = false;
       // Tell the watchdog all is well, so it exits without touching the finished command's group.
-      lifeline?.end(WATCHDOG_DONE);
-      go?.end();
+      // An end() on a pipe already ended (the go-ahead, after the command started) would only
+      // build an error (with its stack trace) to discard.
+      if (lifeline && !lifeline.writableEnded) lifeline.end(WATCHDOG_DONE);
+      if (go && !go.writableEnded) go.end();
       resolve(signal ? { kind: 'signaled', signal } : { kind: 'exited', code: code ?? 0 });
     });
   });

@@ -17,9 +17,11 @@ export function findExecutable(file: string, pathVariable: string | undefined): 
   return { found: false, errno: sawNonExecutable ? 'EACCES' : 'ENOENT' };
 }
 
+// A missing file is the common case in a PATH search: asked not to throw for it, statSync spares
+// building an error with a stack trace per directory.
 function check(path: string): Lookup | undefined {
   try {
-    if (!statSync(path).isFile()) return undefined;
+    if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return undefined;
     accessSync(path, constants.X_OK);
     return { found: true, path };
   } catch {
@@ -29,8 +31,7 @@ function check(path: string): Lookup | undefined {
 
 function exists(path: string): boolean {
   try {
-    statSync(path);
-    return true;
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch {
     return false;
   }

@@ -32,15 +32,18 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       log.error(`cannot run '${options.command.file}': ${lookup.errno === 'ENOENT' ? 'command not found' : 'permission denied (not an executable file)'}`);
       return lookup.errno === 'ENOENT' ? ExitCode.NotFound : ExitCode.CannotExecute;
     }
-    // Connecting starts first; once its first packets are out, the launcher is spawned, to exec the
+    // Connecting starts first; once the socket is connecting, the launcher is spawned, to exec the
     // command when the lock is granted. The spawn blocks Node for 10-15 ms (a fork of a 50 MB
-    // process); done here it overlaps with the server's side of the handshake instead of adding to
-    // it, and the handoff to a waiter still costs a pipe write, not a fork (issue 13). Exec'd by the
-    // path found above: no PATH search between the grant and the command's start.
+    // process); done then, it overlaps the server's side of the handshake (accepting, starting a
+    // backend) instead of adding to it, and the handoff to a waiter still costs a pipe write, not a
+    // fork (issue 13). Exec'd by the path found above: no PATH search between the grant and the
+    // command's start.
     const command = options.command.shell ? options.command : { ...options.command, file: lookup.path };
     const acquireStarted = Date.now();
-    const locking = settle(takeLock(options, log, abortWait.signal));
-    await new Promise((resolve) => setImmediate(resolve));
+    let connecting!: () => void;
+    const started = new Promise<void>((resolve) => (connecting = resolve));
+    const locking = settle(takeLock(options, log, abortWait.signal, connecting));
+    await Promise.race([started, locking]);
     const prepared = prepareChild(command, { env: childEnv(options), ownGroup: !isatty(0), killAfterMs: options.killAfterMs });
     let lock: Lock | undefined;
     try {
@@ -88,7 +91,7 @@ function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown
   return promise.then((value) => ({ value }), (error: unknown) => ({ error }));
 }
 
-async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): Promise<Lock | undefined> {
+async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal, onConnecting: () => void): Promise<Lock | undefined> {
   let slotTries = 0;
   try {
     const { service, ignoredParams } = options.connection;
@@ -114,6 +117,7 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal): 
         log.info(`${what} (${reason}); try ${attempt} failed, retrying in ${formatDuration(delayMs)}`);
       },
       onReconnect: (reason) => log.warn(reason),
+      onConnecting,
     });
     if (slotTries > 0) log.info(`got a connection slot after ${slotTries + 1} tries`);
     return lock;

@@ -26,7 +26,8 @@ export function passwordFilePath(passfile: string | undefined, env: Env): string
 export function passwordFromFile(file: string, host: string, port: number, database: string, user: string): PasswordLookup {
   let text: string;
   try {
-    const stat = statSync(file);
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (stat === undefined) return {}; // no file: nothing to say
     if (!stat.isFile()) return { warning: `password file ${file} is not a plain file; ignoring it` };
     if ((stat.mode & 0o077) !== 0) {
       return { warning: `password file ${file} has group or world access; permissions should be u=rw (0600) or less; ignoring it` };

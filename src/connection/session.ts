@@ -52,6 +52,8 @@ export interface OpenSessionOptions {
    * refused like an error.
    */
   allowStandby?: boolean;
+  /** Called each time a connection attempt has started (its socket is connecting). */
+  onConnecting?: () => void;
 }
 
 // Open a dedicated session on a primary: try each host in order, as libpq does, and start over
@@ -119,7 +121,7 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
   let markClosed!: () => void;
   const closedPromise = new Promise<void>((resolve) => (markClosed = resolve));
   const client = postgres({
-    ...clientOptions(config, spec, options.applicationName, timeoutMs),
+    ...clientOptions(config, spec, options.applicationName, timeoutMs, options.onConnecting),
     onclose: () => {
       dropped = true;
       if (!established || closed) return;
@@ -172,7 +174,7 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
 }
 
 // postgres.js options for a dedicated, never-recycled connection.
-function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName: string, timeoutMs: number): postgres.Options<{}> {
+function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName: string, timeoutMs: number, onConnecting?: () => void): postgres.Options<{}> {
   return {
     // host and port only name the server in postgres.js's messages: the socket is pglock's own.
     host: spec.host,
@@ -182,7 +184,7 @@ function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName
     ...(password(config, spec) === undefined ? {} : { password: password(config, spec)! }),
     // pglock opens the socket and negotiates TLS itself (transport.ts): no-delay, per-host checks.
     ssl: false,
-    socket: () => openTransport(spec, config.ssl, timeoutMs, config.directTls === true),
+    socket: () => openTransport(spec, config.ssl, timeoutMs, config.directTls === true, onConnecting),
     max: 1,
     idle_timeout: 0,
     max_lifetime: null,

@@ -140,7 +140,7 @@ function checkKeyPermissions(file: string): void {
 
 function existing(file: string): string | undefined {
   try {
-    return statSync(file).isFile() ? file : undefined;
+    return statSync(file, { throwIfNoEntry: false })?.isFile() ? file : undefined;
   } catch {
     return undefined;
   }

@@ -21,13 +21,18 @@ export interface TransportError extends Error {
   code: string;
 }
 
-/** Connect to one server within `timeoutMs`: a plain or TLS stream, ready for the startup message. */
-export async function openTransport(spec: HostSpec, ssl: SslSetting, timeoutMs: number, directTls = false): Promise<Socket | TLSSocket> {
+/**
+ * Connect to one server within `timeoutMs`: a plain or TLS stream, ready for the startup message.
+ * `onConnecting` is called as soon as the socket is connecting, while the server accepts it and
+ * starts a backend.
+ */
+export async function openTransport(spec: HostSpec, ssl: SslSetting, timeoutMs: number, directTls = false, onConnecting?: () => void): Promise<Socket | TLSSocket> {
   const deadline = Date.now() + timeoutMs;
   const unix = spec.host.startsWith('/');
   const socket = unix
     ? connectTcp({ path: join(spec.host, `.s.PGSQL.${spec.port}`) })
     : connectTcp({ host: spec.host, port: spec.port, noDelay: true });
+  onConnecting?.();
   try {
     if (!unix && ssl !== false && directTls) {
       // sslnegotiation=direct: the TLS handshake starts as soon as TCP connects; the server knows
