@@ -4,38 +4,59 @@
 // because Node 20 can only use a code cache through vm.Script, and a CommonJS entry also starts
 // faster than an ES module one.
 //
-// A code cache is valid only for the V8 that made it. dist/pglock.cache was made at build time,
-// eagerly (every function); the bundle's first line names that V8, and that Node uses it. Any
-// other Node (22 and 24 when the package was built on 20) uses a cache of its own in the user's
+// A code cache is valid only for the V8 that made it. Each Node uses one of its own in the user's
 // cache directory ($XDG_CACHE_HOME or ~/.cache, then pglock/), keyed by the V8 version and by the
-// bundle's size and modification time (V8 itself checks only the source's length). That one is
-// made when pglock exits, from the functions the run compiled: a run-path cache, 40% smaller than
-// an eager one and quicker to load (issue 13). Its last byte says whether the run that made it ran
-// a command; a cache made by a shorter run (--version, a busy lock) is remade once a command has
-// run, so it holds the whole run path. A directory that cannot be written is no error: that Node
-// compiles without a cache, as it would anyway.
-const { readFileSync, statSync } = require('node:fs');
-const { join } = require('node:path');
+// bundle's size and modification time (V8 itself checks only the source's length). It is made
+// when pglock exits, from the functions the run compiled: a run-path cache, less than half the
+// size of one holding every function, and quicker to load (issue 13). Its last byte says whether
+// the run that made it ran a command; a cache made by a shorter run (--version, a busy lock) is
+// remade once a command has run, so that it holds the whole run path.
+// Until it exists, the Node that built the package uses dist/pglock.cache (every function,
+// compiled at build time; the bundle's first line names that V8), but only where no user cache
+// can be written (a read-only or missing home): elsewhere its first run compiles as it goes, to
+// make the run-path cache. A directory that cannot be written is no error.
+const { accessSync, constants, readFileSync, statSync } = require('node:fs');
+const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');
 
 const dist = join(__dirname, '..', 'dist');
 const filename = join(dist, 'pglock.cjs');
 const source = readFileSync(filename, 'utf8');
-const builtHere = source.startsWith(`/*v8 ${process.versions.v8}*/`);
-const cacheFile = builtHere ? undefined : userCacheFile();
-const saved = readQuietly(builtHere ? join(dist, 'pglock.cache') : cacheFile);
-// A user cache: the V8 data, then one byte, 1 when a run that ran a command made it.
-const cachedData = saved && !builtHere ? saved.subarray(0, -1) : saved;
+const cacheFile = userCacheFile();
+const saved = readQuietly(cacheFile);
+let cachedData;
+let madeByCommand = false;
+if (saved && saved.length > 1) {
+  // The V8 data, then the marker byte.
+  cachedData = saved.subarray(0, -1);
+  madeByCommand = saved[saved.length - 1] === 1;
+} else if (source.startsWith(`/*v8 ${process.versions.v8}*/`) && !canWrite(cacheFile)) {
+  cachedData = readQuietly(join(dist, 'pglock.cache'));
+}
 const script = new Script(source, { filename, cachedData });
 const bundle = { exports: {} };
-if (cacheFile) {
-  const madeByCommand = saved !== undefined && saved[saved.length - 1] === 1;
+if (cacheFile && (saved === undefined || !madeByCommand || script.cachedDataRejected)) {
   process.once('exit', () => {
     const commandStarted = bundle.exports.runState?.commandStarted === true;
-    if (cachedData === undefined || script.cachedDataRejected || (commandStarted && !madeByCommand)) saveCache(cacheFile, commandStarted);
+    if (saved === undefined || script.cachedDataRejected || (commandStarted && !madeByCommand)) saveCache(cacheFile, commandStarted);
   });
 }
 script.runInThisContext()(bundle.exports, require, bundle, filename, __dirname);
+
+// Whether the cache file could be made: its directory, or the nearest of the two levels above it
+// that exists, is writable.
+function canWrite(file) {
+  if (!file) return false;
+  for (let dir = dirname(file), level = 0; level < 3; dir = dirname(dir), level++) {
+    try {
+      accessSync(dir, constants.W_OK);
+      return true;
+    } catch (error) {
+      if (error.code !== 'ENOENT') return false;
+    }
+  }
+  return false;
+}
 
 function readQuietly(file) {
   try {
@@ -62,7 +83,6 @@ function userCacheFile() {
 function saveCache(file, commandStarted) {
   try {
     const { mkdirSync, renameSync, writeFileSync } = require('node:fs');
-    const { dirname } = require('node:path');
     const data = Buffer.concat([script.createCachedData(), Buffer.of(commandStarted ? 1 : 0)]);
     // Two levels at most (~/.cache, then pglock), without { recursive }: on some file systems
     // (procfs) a recursive mkdir keeps retrying instead of failing.
