@@ -138,7 +138,7 @@ function makeContext(target, node) {
   const env = toolEnv(node.path);
   const tools = lockTools({ url: target.url, withlockUrl: target.withlockUrl, lockDir: scratch });
   return {
-    tools, env, node: node.path, url: target.url, admin: target.admin, maxConnections: target.maxConnections, dir: scratch,
+    tools, env, node: node.path, url: target.url, admin: target.admin, maxConnections: target.maxConnections, dir: scratch, tls: Boolean(target.tls),
     progress: (text) => progress(`${node.version} ${target.tls ? 'tls' : 'plain'}: ${text}`),
   };
 }

@@ -6,9 +6,17 @@ import { describeExit, start } from '../lib/processes.js';
 import { rotate } from '../lib/rounds.js';
 import { sleep } from '../lib/stats.js';
 
-export async function measureRss({ tools, env, node = process.execPath, config, progress }) {
+// The floor under pglock's number: the same Node with only the built-in modules a run of pglock
+// loads (a PostgreSQL client with SCRAM, a child process; tls on the TLS server), none of its code.
+const RUN_BUILTINS = ['net', 'child_process', 'crypto', 'stream', 'os', 'vm', 'tty', 'util'];
+
+export async function measureRss({ tools, env, node = process.execPath, config, progress, tls = false }) {
   const { runs, sampleAtMs } = config;
-  const commands = { node: [node, ['-e', 'setTimeout(()=>{},1500)']] };
+  const builtins = [...RUN_BUILTINS, ...(tls ? ['tls'] : [])];
+  const commands = {
+    node: [node, ['-e', 'setTimeout(()=>{},1500)']],
+    builtins: [node, ['-e', `for (const m of ${JSON.stringify(builtins)}) require(m); setTimeout(()=>{},1500)`]],
+  };
   for (const tool of Object.values(tools)) commands[tool.name] = tool.argv('bench:rss', ['sleep', '1']);
   const names = Object.keys(commands);
 
@@ -21,7 +29,7 @@ export async function measureRss({ tools, env, node = process.execPath, config, 
       await sleep(sampleAtMs);
       const status = readStatus(run.pid);
       // The reading only means "while the command runs" if the tool has started it by now.
-      if (name !== 'node' && hasChildren(run.pid) === false) problems.push(`rss ${name}: its command was not running at ${sampleAtMs} ms`);
+      if (name !== 'node' && name !== 'builtins' && hasChildren(run.pid) === false) problems.push(`rss ${name}: its command was not running at ${sampleAtMs} ms`);
       const exit = await run.exited;
       if (exit.code !== 0) problems.push(`rss ${name}: ${describeExit(exit)}`);
       if (status) samples[name].push(status);
