@@ -119,6 +119,9 @@ try {
       const cell = `Node ${node.major} ${serverName}`;
       results.cells[cell] = { node: node.version, server: serverName };
       const context = makeContext(target, node);
+      // Over TLS, pglock against the plain server joins the same rounds of run-once and handoff:
+      // the TLS/plain goals compare runs made side by side, not cells measured minutes apart.
+      if (serverName === 'tls' && options.servers.includes('plain')) context.sameRounds = { 'pglock-plain': plainPglock() };
       if (!context.tools.flock && node === nodes[0]) progress('flock not found at /usr/bin/flock: its column stays empty');
       for (const name of cellMeasurements) await measure(name, context, results.cells[cell], `${cell}: `);
     }
@@ -132,6 +135,11 @@ try {
   stopAll();
   await Promise.all([server.close(), tlsServer?.close()]);
   rmSync(scratch, { recursive: true, force: true });
+}
+
+function plainPglock() {
+  const { pglock } = lockTools({ url: server.url, lockDir: scratch });
+  return { ...pglock, name: 'pglock-plain', admin: server.admin };
 }
 
 function makeContext(target, node) {

@@ -19,8 +19,10 @@ const HOLDER = ['sh', '-c', 'echo > "$1"; read _ < "$2"', 'sh'];
 const WAITER = ['sh', '-c', 'echo > "$1"', 'sh'];
 const STEP_TIMEOUT_MS = 15_000;
 
-export async function measureHandoff({ tools, env, admin, dir, config, progress }) {
+// sameRounds: more tools paired in the same rounds, each with its own server's admin client.
+export async function measureHandoff({ tools: cellTools, sameRounds = {}, env, admin, dir, config, progress }) {
   const { pairs, warmups } = config;
+  const tools = { ...cellTools, ...sameRounds };
   const names = Object.keys(tools);
   const samples = Object.fromEntries(names.map((name) => [name, []]));
   const problems = [];
@@ -28,7 +30,7 @@ export async function measureHandoff({ tools, env, admin, dir, config, progress 
     for (const name of rotate(names, round)) {
       // A fresh key and fresh FIFOs per pair: nothing left over from the previous pair can count.
       const pairDir = mkdtempSync(join(dir, `handoff-${name}-`));
-      const result = await handoffPair({ tool: tools[name], key: `bench:handoff:${round}`, pairDir, env, admin });
+      const result = await handoffPair({ tool: tools[name], key: `bench:handoff:${round}`, pairDir, env, admin: tools[name].admin ?? admin });
       problems.push(...result.problems.map((problem) => `handoff ${name}: ${problem}`));
       if (round >= warmups && result.ms !== undefined) samples[name].push(result.ms);
     }

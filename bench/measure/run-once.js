@@ -4,11 +4,12 @@ import { describeExit, start } from '../lib/processes.js';
 import { rotate } from '../lib/rounds.js';
 import { msBetween, summarize } from '../lib/stats.js';
 
-export async function measureRunOnce({ tools, env, node = process.execPath, config, progress }) {
+// sameRounds: more tools run in the same rounds (pglock against the plain server, in a TLS cell).
+export async function measureRunOnce({ tools, sameRounds = {}, env, node = process.execPath, config, progress }) {
   const { runs, warmups } = config;
   const key = 'bench:run-once';
   const commands = { node: [node, ['-e', '0']] };
-  for (const tool of Object.values(tools)) commands[tool.name] = tool.argv(key, ['true']);
+  for (const tool of [...Object.values(tools), ...Object.values(sameRounds)]) commands[tool.name] = tool.argv(key, ['true']);
   const names = Object.keys(commands);
 
   const samples = Object.fromEntries(names.map((name) => [name, []]));
