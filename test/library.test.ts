@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import t from 'tap';
 import { acquireLock, withLock, LockBusyError, LockTimeoutError, LockWaitAbortedError, DatabaseUnavailableError, LockLostError, lockIdForKey } from '../src/index.js';
-import { startTestServer, uniqueKey } from './helpers/server.js';
+import { freePort, startTestServer, uniqueKey } from './helpers/server.js';
 import { runPglock } from './helpers/run-pglock.js';
 
 const server = await startTestServer(t);
@@ -126,6 +126,21 @@ t.test('losing the session is reported: lost resolves, the signal aborts', async
   t.equal(lock.isHeld, false);
   t.throws(() => lock.sql, LockLostError);
   await lock.release();
+});
+
+t.test('onConnecting: called once per connection attempt, as soon as its socket is connecting, before the grant', async (t) => {
+  const events: string[] = [];
+  const locking = acquireLock({ url, key: uniqueKey('connecting'), onConnecting: () => events.push('connecting') });
+  events.push('acquire called');
+  await using lock = await locking;
+  events.push('granted');
+  t.same(events, ['acquire called', 'connecting', 'granted'], 'asynchronous, and before the lock is granted');
+  t.equal(lock.isHeld, true);
+  // A refused connection is retried: one call per attempt.
+  let attempts = 0;
+  const refused = `postgres://u:p@127.0.0.1:${await freePort()}/db`;
+  await t.rejects(acquireLock({ url: refused, key: 'k', connectTimeoutMs: 400, onConnecting: () => attempts++ }), DatabaseUnavailableError);
+  t.ok(attempts >= 2, `called for every try against a refusing port (${attempts})`);
 });
 
 t.test('connection failures are DatabaseUnavailableError, without the password', async (t) => {
