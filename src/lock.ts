@@ -6,7 +6,7 @@ import {
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, RecentRunError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
 import { MAX_LIMIT, lockIdForKey, slotIds } from './lock-id.js';
-import { type RunEnd, type RunRecord, describeRun, endRunStatement, startRun } from './runs/index.js';
+import { type RunEnd, type RunRecord, describeRun, endRunStatement, listRuns, startRun } from './runs/index.js';
 import { describeHolder, listAdvisoryLocks } from './holders.js';
 import { isLockHeld, releaseLock, takeLock } from './lock-sql.js';
 import { takeSlot } from './semaphore.js';
@@ -337,12 +337,18 @@ function remaining(request: LockRequest): { timeoutMs?: number } {
 async function notGranted(request: LockRequest, session: Session): Promise<LockBusyError> {
   const ids = request.limit > 1 ? slotIds(request.id, request.limit) : [request.id];
   const holders = await findHolders(session, ids);
-  const by = holders.length > 0 ? holders.join('; ') : 'another session';
+  let by = holders === undefined ? 'another session' : holders.join('; ');
+  if (holders?.length === 0) {
+    // Refused, yet nobody holds it now: the holder released it between the two statements (a cron
+    // fleet's next host, just as the run ends). The run record, when kept, still names that run.
+    const last = request.record === undefined ? undefined : await findLastRun(session, ids);
+    by = `another session, which released it just as pglock looked${last ? ` (the last run ${describeRun(last, 'unknown')})` : ''}`;
+  }
   if (request.wait && request.timeoutMs) {
-    return new LockTimeoutError(`timed out after ${formatDuration(request.timeoutMs)} waiting for the lock ${request.label}, held by ${by}`, { holders });
+    return new LockTimeoutError(`timed out after ${formatDuration(request.timeoutMs)} waiting for the lock ${request.label}, held by ${by}`, { holders: holders ?? [] });
   }
   const what = request.limit > 1 ? `all ${request.limit} slots of the lock ${request.label} are taken, by` : `the lock ${request.label} is held by`;
-  return new LockBusyError(`${what} ${by}`, { holders });
+  return new LockBusyError(`${what} ${by}`, { holders: holders ?? [] });
 }
 
 // The grant must show in pg_locks for the backend that took it, in the same statement: a server
@@ -413,15 +419,25 @@ function shouldReconnect(request: LockRequest, error: unknown): boolean {
   return isRetryable(error) && errorCode(error) !== 'ESTANDBY';
 }
 
-// Who holds the lock, for the "busy" message: best effort, since the session may be gone.
-async function findHolders(session: Session, ids: bigint[]): Promise<string[]> {
-  if (session.isClosed()) return [];
+// The latest recorded run of these ids, for the "busy" message: best effort.
+async function findLastRun(session: Session, ids: bigint[]): Promise<RunRecord | undefined> {
+  try {
+    return (await listRuns(session.sql, { ids }))[0];
+  } catch {
+    return undefined;
+  }
+}
+
+// Who holds the lock, for the "busy" message: best effort, since the session may be gone
+// (undefined: could not look).
+async function findHolders(session: Session, ids: bigint[]): Promise<string[] | undefined> {
+  if (session.isClosed()) return undefined;
   try {
     const rows = await listAdvisoryLocks(session.sql, { ids });
     const now = new Date();
     return rows.filter((row) => row.granted && row.pid !== session.backendPid).map((row) => describeHolder(row, now));
   } catch {
-    return [];
+    return undefined;
   }
 }
 
