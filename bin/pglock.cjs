@@ -23,22 +23,22 @@ const dist = join(__dirname, '..', 'dist');
 const filename = join(dist, 'pglock.cjs');
 const source = readFileSync(filename, 'utf8');
 const cacheFile = userCacheFile();
+// A user cache: the V8 data, then the marker byte (1: made by a run of a command).
 const saved = readQuietly(cacheFile);
-let cachedData;
-let madeByCommand = false;
-if (saved && saved.length > 1) {
-  // The V8 data, then the marker byte.
-  cachedData = saved.subarray(0, -1);
-  madeByCommand = saved[saved.length - 1] === 1;
-} else if (source.startsWith(`/*v8 ${process.versions.v8}*/`) && !canWrite(cacheFile)) {
-  cachedData = readQuietly(join(dist, 'pglock.cache'));
-}
+const fromUser = saved !== undefined && saved.length > 1;
+// Where none can be written, no run tries (making one costs a serialization at exit).
+const writable = fromUser || canWrite(cacheFile);
+let cachedData = fromUser ? saved.subarray(0, -1) : undefined;
+if (!writable && source.startsWith(`/*v8 ${process.versions.v8}*/`)) cachedData = readQuietly(join(dist, 'pglock.cache'));
 const script = new Script(source, { filename, cachedData });
 const bundle = { exports: {} };
-if (cacheFile && (saved === undefined || !madeByCommand || script.cachedDataRejected)) {
+// Made at exit when there is no usable user cache, or once a command has run when it was made
+// by a shorter run.
+const missing = !fromUser || script.cachedDataRejected;
+if (writable && (missing || saved[saved.length - 1] !== 1)) {
   process.once('exit', () => {
     const commandStarted = bundle.exports.runState?.commandStarted === true;
-    if (saved === undefined || script.cachedDataRejected || (commandStarted && !madeByCommand)) saveCache(cacheFile, commandStarted);
+    if (missing || commandStarted) saveCache(cacheFile, commandStarted);
   });
 }
 script.runInThisContext()(bundle.exports, require, bundle, filename, __dirname);

@@ -1,7 +1,6 @@
 // Bundle the CLI into one minified file and a V8 code cache for it, so that starting pglock costs
 // little more than starting Node. Node reads one file instead of postgres.js's module graph, and
-// the cache spares it the compiling. The library export stays the unbundled
-// tsc output in dist/.
+// the cache spares it the compiling. The library export stays the unbundled tsc output in dist/.
 //
 //   dist/pglock.cjs    the CLI, bundled (CommonJS, wrapped in a function expression, so that
 //                      vm.Script can run it with a cache)

@@ -4,8 +4,8 @@ import { UsageError } from '../errors.js';
 // A small command-line grammar on top of node:util's parseArgs, which does the POSIX part (short
 // clusters such as -wq, -kname, --flag=value, --). What it lacks, this adds: stopping at the first
 // operand (everything from there on belongs to the command, options included), errors worded for
-// people, and help text made from the same table that drives the parsing. It replaced commander,
-// which cost pglock 3 MiB of memory and a few milliseconds at every start (issue 13).
+// people, and help text made from the same table that drives the parsing. It replaced commander
+// (issue 13): one dependency fewer, and a bundle a quarter smaller (148 → 110 KB).
 
 /** One option: `--name`, maybe `-s`, a boolean unless it takes a `<value>`. */
 export interface FlagSpec {
@@ -66,7 +66,7 @@ export function scanArgs(argv: string[], program: ProgramSpec): Scanned {
     if (!flag.value && token.inlineValue) throw usage(program, `option '${label(flag)}' takes no value, got '${token.rawName}=…'`);
     flags[camelCase(flag.name)] = flag.value ? token.value : true;
   }
-  if (program.operands !== 'command') checkOperandCount(program, program.operands.length, operands.length);
+  if (program.operands !== 'command') checkOperandCount(program, program.operands.map((operand) => operand.name), operands.length);
   for (const flag of program.flags) flags[camelCase(flag.name)] ??= flag.default;
   return { kind: 'parsed', flags, operands };
 }
@@ -76,11 +76,10 @@ function camelCase(name: string): string {
   return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
-function checkOperandCount(program: ProgramSpec, expected: number, got: number): void {
-  const names = program.operands === 'command' ? [] : program.operands.map((operand) => operand.name);
-  if (got < expected) throw usage(program, `missing required argument '${names[got]}'`);
-  if (got > expected) {
-    throw usage(program, `too many arguments: ${program.name} takes ${expected === 0 ? 'none' : names.map((name) => `<${name}>`).join(' ')}, got ${got}`);
+function checkOperandCount(program: ProgramSpec, names: string[], got: number): void {
+  if (got < names.length) throw usage(program, `missing required argument '${names[got]}'`);
+  if (got > names.length) {
+    throw usage(program, `too many arguments: ${program.name} takes ${names.length === 0 ? 'none' : names.map((name) => `<${name}>`).join(' ')}, got ${got}`);
   }
 }
 

@@ -50,9 +50,9 @@ interface KeyFlags {
 }
 
 // The only module that knows the command line: argv in, typed options out, or the help or version
-// text, which main prints on stdout because the user asked for it; nothing else runs then. `status` and `key` are
-// subcommands only as the very first argument: `pglock --key k -- status` runs a command named
-// status, like any other.
+// text, which main prints on stdout because the user asked for it; nothing else runs then.
+// `status` and `key` are subcommands only as the very first argument: `pglock --key k -- status`
+// runs a command named status, like any other.
 export function parseArgs(argv: string[], env: Env): ParseResult {
   const [first, ...rest] = argv;
   if (first === 'status') return parse(STATUS, rest, (flags) => ({ kind: 'status', options: toStatusOptions(flags as unknown as StatusFlags, env) }));
