@@ -15,11 +15,13 @@ import { Script } from 'node:vm';
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const outfile = new URL('../dist/pglock.cjs', import.meta.url);
 
-// Built-ins that postgres.js imports at the top but rarely calls: tls only when the server accepts
-// TLS. Loading it costs about 4 ms at every start; the stand-in loads the real module on first use.
-// The stand-ins are CommonJS, as postgres.js's build that pglock bundles is (see below).
+// Built-ins that postgres.js imports at the top but calls later or rarely: tls only when the server
+// accepts TLS (loading it costs about 4 ms), crypto only to authenticate (3-8 ms, loaded by the
+// transport while the server handles the startup message). The stand-in loads the real module on
+// first use. The stand-ins are CommonJS, as postgres.js's build that pglock bundles is (see below).
 const LAZY_BUILTINS = {
   tls: {},
+  crypto: {},
   // postgres.js reads performance.now() only when reconnecting; touching Node's global
   // performance object at load time would load perf_hooks.
   perf_hooks: { source: 'module.exports = { performance: { now: () => globalThis.performance.now() } };' },
@@ -30,8 +32,9 @@ const lazyBuiltins = {
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => {
       const name = args.path.replace(/^node:/, '');
-      // pglock's own TLS code (src/connection/tls.ts) imports tls by default import only: lazy too.
-      const ours = name === 'tls' && args.importer.includes('/src/connection/');
+      // pglock's own connection code (src/connection/) imports tls and crypto by default import
+      // only: lazy too.
+      const ours = args.importer.includes('/src/connection/');
       if (!(name in LAZY_BUILTINS) || !(args.importer.includes('node_modules') || ours)) return undefined;
       return { path: name, namespace: 'lazy-builtin' };
     });

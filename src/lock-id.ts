@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { UsageError } from './errors.js';
+import { sha256Words } from './sha256.js';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -9,7 +9,8 @@ const INT64_MAX = 2n ** 63n - 1n;
 //   ('x' || left(encode(sha256(convert_to(key, 'UTF8')), 'hex'), 16))::bit(64)::bigint
 export function lockIdForKey(key: string): bigint {
   if (key.length === 0) throw new UsageError('the lock key must not be empty');
-  return createHash('sha256').update(key, 'utf8').digest().readBigInt64BE(0);
+  const [high, low] = sha256Words(Buffer.from(key, 'utf8'));
+  return BigInt.asIntN(64, (BigInt(high!) << 32n) | BigInt(low!));
 }
 
 /** Parse a raw advisory lock id given as decimal text; must fit a signed 64-bit integer. */

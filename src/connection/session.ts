@@ -184,7 +184,9 @@ function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName
     ...(password(config, spec) === undefined ? {} : { password: password(config, spec)! }),
     // pglock opens the socket and negotiates TLS itself (transport.ts): no-delay, per-host checks.
     ssl: false,
-    socket: () => openTransport(spec, config.ssl, timeoutMs, config.directTls === true, onConnecting),
+    socket: () => openTransport(spec, {
+      ssl: config.ssl, timeoutMs, directTls: config.directTls === true, onConnecting, authenticates: password(config, spec) !== undefined,
+    }),
     max: 1,
     idle_timeout: 0,
     max_lifetime: null,

@@ -1,4 +1,5 @@
-import { createPrivateKey } from 'node:crypto';
+// Default import only: the CLI bundle loads crypto lazily, on first use (scripts/bundle.js).
+import crypto from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -112,7 +113,7 @@ function clientCertificate(files: TlsFiles, dir: string): Pick<TlsOptions, 'cert
   // An encrypted key the passphrase does not open would fail deep inside the TLS handshake: check it
   // now, and say which setting is wrong (never the passphrase itself).
   try {
-    createPrivateKey({ key, ...(files.password === undefined ? {} : { passphrase: files.password }) });
+    crypto.createPrivateKey({ key, ...(files.password === undefined ? {} : { passphrase: files.password }) });
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     const reason = /PASSPHRASE|DECRYPT|INTERRUPTED_OR_CANCELLED/i.test(`${code} ${(error as Error).message}`)

@@ -1,6 +1,7 @@
+// Default imports only: the CLI bundle loads crypto and tls lazily, on first use (scripts/bundle.js).
+import crypto from 'node:crypto';
 import { type Socket, connect as connectTcp, isIP } from 'node:net';
 import { join } from 'node:path';
-// Default import only: the CLI bundle loads tls lazily, on first use (scripts/bundle.js).
 import tls, { type ConnectionOptions as TlsOptions, type TLSSocket } from 'node:tls';
 import type { HostSpec, SslSetting } from './config.js';
 import { isPreferOnly, tlsForHost } from './tls.js';
@@ -12,7 +13,10 @@ import { isPreferOnly, tlsForHost } from './tls.js';
 //  - the SSLRequest is pglock's own, so a server that answers "no TLS" is told apart from a dropped
 //    connection (sslmode=require: an error that says so; prefer: plain TCP);
 //  - the TLS options are per host: verify-full checks the host pglock was given, IP addresses
-//    included, and SNI carries DNS names only; no CA store is loaded where no check uses it.
+//    included, and SNI carries DNS names only; no CA store is loaded where no check uses it;
+//  - with a password, node:crypto (which authentication needs, and which the CLI loads on first
+//    use: 3-8 ms) is loaded right after the startup message has gone out, while the server starts
+//    the backend and looks up the role, instead of when the server's authentication request comes.
 // Unix sockets never use TLS, as in libpq.
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -21,12 +25,25 @@ export interface TransportError extends Error {
   code: string;
 }
 
-/**
- * Connect to one server within `timeoutMs`: a plain or TLS stream, ready for the startup message.
- * `onConnecting` is called as soon as the socket is connecting, while the server accepts it and
- * starts a backend.
- */
-export async function openTransport(spec: HostSpec, ssl: SslSetting, timeoutMs: number, directTls = false, onConnecting?: () => void): Promise<Socket | TLSSocket> {
+export interface TransportOptions {
+  ssl: SslSetting;
+  timeoutMs: number;
+  /** sslnegotiation=direct: TLS from the first byte, without an SSLRequest. */
+  directTls?: boolean;
+  /** Called as soon as the socket is connecting, while the server accepts it and starts a backend. */
+  onConnecting?: (() => void) | undefined;
+  /** A password will be sent: load node:crypto while the server handles the startup message. */
+  authenticates?: boolean;
+}
+
+/** Connect to one server within `timeoutMs`: a plain or TLS stream, ready for the startup message. */
+export async function openTransport(spec: HostSpec, options: TransportOptions): Promise<Socket | TLSSocket> {
+  const stream = await connectStream(spec, options);
+  if (options.authenticates) loadCryptoAfterFirstWrite(stream);
+  return stream;
+}
+
+async function connectStream(spec: HostSpec, { ssl, timeoutMs, directTls = false, onConnecting }: TransportOptions): Promise<Socket | TLSSocket> {
   const deadline = Date.now() + timeoutMs;
   const unix = spec.host.startsWith('/');
   const socket = unix
@@ -57,6 +74,19 @@ export async function openTransport(spec: HostSpec, ssl: SslSetting, timeoutMs: 
     socket.destroy();
     throw error;
   }
+}
+
+// The stream's first write is the startup message (postgres.js writes each message whole, at once).
+// node:crypto is loaded once that write has returned (the bytes are with the kernel), in the next
+// turn of the event loop; the instance's own write is restored on that first call.
+function loadCryptoAfterFirstWrite(stream: Socket): void {
+  const write = stream.write;
+  stream.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+    stream.write = write;
+    const result = write.apply(this, args);
+    setImmediate(() => crypto.randomBytes);
+    return result;
+  } as Socket['write'];
 }
 
 // prefer / require check nothing: no CA store (loading Node's default one costs ~17 ms).

@@ -1,6 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto';
 import t from 'tap';
 import { lockIdForKey, lockIdHalves, lockIdSql, parseLockId } from '../../src/lock-id.js';
 import { UsageError } from '../../src/errors.js';
+import { sha256Words } from '../../src/sha256.js';
 
 t.test('key → id is the first 8 bytes of SHA-256, signed big-endian', async (t) => {
   t.equal(lockIdForKey('gold_leader'), 1164266746182509168n, 'the documented example');
@@ -10,6 +12,30 @@ t.test('key → id is the first 8 bytes of SHA-256, signed big-endian', async (t
   t.ok(negative, 'ids span the signed range (some keys hash negative)');
   t.equal(lockIdForKey('ключ ✓'), lockIdForKey('ключ ✓'.normalize('NFC')), 'UTF-8 keys hash by their bytes');
   t.throws(() => lockIdForKey(''), UsageError);
+});
+
+t.test('the plain-JavaScript SHA-256 matches node:crypto', async (t) => {
+  const digest = (data: Uint8Array) => {
+    const out = Buffer.alloc(32);
+    sha256Words(data).forEach((word, i) => out.writeUInt32BE(word, i * 4));
+    return out;
+  };
+  let mismatches = 0;
+  // Every length across the padding boundaries (55/56/64 bytes, two and three blocks), random bytes.
+  for (let length = 0; length <= 300; length++) {
+    for (let round = 0; round < 4; round++) {
+      const data = randomBytes(length);
+      if (!digest(data).equals(createHash('sha256').update(data).digest())) mismatches++;
+    }
+  }
+  t.equal(mismatches, 0, 'random inputs of 0-300 bytes');
+  t.equal(digest(Buffer.from('abc')).toString('hex'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'FIPS 180-2 example');
+  t.equal(digest(randomBytes(100_000)).length, 32, 'a long input');
+  // Keys: the UTF-8 of any string, lone surrogates included (both encode them as U+FFFD).
+  const keys = ['gold_leader', 'ключ ✓', '\ud800', 'a\udc00b', '😀'.repeat(40), ' '.repeat(64), 'x'.repeat(1000)];
+  for (const key of keys) {
+    t.equal(lockIdForKey(key), createHash('sha256').update(key, 'utf8').digest().readBigInt64BE(0), `key ${JSON.stringify(key.slice(0, 12))}`);
+  }
 });
 
 t.test('raw lock ids', async (t) => {
