@@ -23,19 +23,8 @@ export interface Certificates {
 }
 
 export function mintCertificates(clientRole: string): Certificates {
-  const dir = mkdtempSync(join(tmpdir(), 'pglock-certs-'));
-  const path = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const ca = (name: string, cn: string) => openssl('req', '-x509', ...key, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '3', '-subj', `/CN=${cn}`);
-  ca('ca', 'pglock test CA');
+  const { dir, path, openssl, ca, sign } = authority();
   ca('other-ca', 'some other CA');
-  const sign = (name: string, cn: string, extensions: string, by = 'ca') => {
-    openssl('req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    writeFileSync(path(`${name}.ext`), extensions);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${by}.crt`, '-CAkey', `${by}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '3', '-extfile', `${name}.ext`);
-  };
-  sign('server', 'localhost', 'subjectAltName=DNS:localhost\n');
   sign('client', clientRole, 'extendedKeyUsage=clientAuth\n');
   sign('foreign-client', clientRole, 'extendedKeyUsage=clientAuth\n', 'other-ca');
   const keyPassphrase = 'key-passphrase-4711';
@@ -45,4 +34,28 @@ export function mintCertificates(clientRole: string): Certificates {
     dir, caCert: path('ca.crt'), otherCaCert: path('other-ca.crt'), serverCert: path('server.crt'), serverKey: path('server.key'),
     clientCert: path('client.crt'), clientKey: path('client.key'), foreignClientCert: path('foreign-client.crt'), foreignClientKey: path('foreign-client.key'), encryptedClientKey: path('client-encrypted.key'), keyPassphrase,
   };
+}
+
+/** A CA and a server certificate for "localhost" and 127.0.0.1: enough for a server that speaks TLS. */
+export function mintServerCertificate(): Pick<Certificates, 'dir' | 'caCert' | 'serverCert' | 'serverKey'> {
+  const { dir, path } = authority('subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  return { dir, caCert: path('ca.crt'), serverCert: path('server.crt'), serverKey: path('server.key') };
+}
+
+// A fresh directory with the test CA (ca.crt, ca.key) and a server certificate signed by it.
+function authority(serverNames = 'subjectAltName=DNS:localhost\n') {
+  const dir = mkdtempSync(join(tmpdir(), 'pglock-certs-'));
+  const path = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ca = (name: string, cn: string) => openssl('req', '-x509', ...key, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '3', '-subj', `/CN=${cn}`);
+  const sign = (name: string, cn: string, extensions: string, by = 'ca') => {
+    openssl('req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    writeFileSync(path(`${name}.ext`), extensions);
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${by}.crt`, '-CAkey', `${by}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '3', '-extfile', `${name}.ext`);
+  };
+  ca('ca', 'pglock test CA');
+  sign('server', 'localhost', serverNames);
+  chmodSync(path('server.key'), 0o600);
+  return { dir, path, openssl, ca, sign };
 }

@@ -6,13 +6,17 @@
 // checks clients with SCRAM and, because it knows the plain password, logs in to a
 // scram-sha-256 PostgreSQL itself. PgBouncer refuses to run as root, so under root it runs as the
 // `postgres` system user, and the temp dir is handed to that user.
+//
+// With a target that speaks TLS (PGLOCK_TEST_TLS=1), PgBouncer does too, on both sides: clients
+// must use TLS (client_tls_sslmode = require, the server's certificate), and so does PgBouncer
+// towards PostgreSQL (server_tls_sslmode = require). The URL says sslmode=require.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { canConnect, freePort } from './server.js';
+import { type TestTls, canConnect, freePort } from './server.js';
 
 export interface Bouncer {
   /** postgres:// URL that goes through PgBouncer to target.database. */
@@ -28,6 +32,8 @@ export interface BouncerTarget {
   user: string;
   password: string;
   database: string;
+  /** The server speaks TLS: PgBouncer does too, with the same certificate. */
+  tls?: TestTls | undefined;
 }
 
 export type PoolMode = 'session' | 'transaction' | 'statement';
@@ -91,7 +97,7 @@ export async function startPgbouncer(target: BouncerTarget, poolMode: PoolMode):
       (child.stdout as Socket | null)?.unref();
       (child.stderr as Socket | null)?.unref();
       let stopped: Promise<void> | undefined;
-      const url = `postgres://${encodeURIComponent(target.user)}:${encodeURIComponent(target.password)}@127.0.0.1:${port}/${encodeURIComponent(target.database)}`;
+      const url = `postgres://${encodeURIComponent(target.user)}:${encodeURIComponent(target.password)}@127.0.0.1:${port}/${encodeURIComponent(target.database)}${target.tls ? '?sslmode=require' : ''}`;
       return {
         url,
         port,
@@ -121,6 +127,17 @@ async function writeConfig(dir: string, port: number, target: BouncerTarget, poo
   const ini = join(dir, 'pgbouncer.ini');
   const users = join(dir, 'userlist.txt');
   await writeFile(users, `${quote(target.user)} ${quote(target.password)}\n`, { mode: 0o600 });
+  const files = [dir, ini, users];
+  const tls: string[] = [];
+  if (target.tls) {
+    const cert = join(dir, 'server.crt');
+    const key = join(dir, 'server.key');
+    await copyFile(target.tls.serverCert, cert);
+    await copyFile(target.tls.serverKey, key);
+    await chmod(key, 0o600);
+    files.push(cert, key);
+    tls.push('client_tls_sslmode = require', `client_tls_cert_file = ${cert}`, `client_tls_key_file = ${key}`, 'server_tls_sslmode = require');
+  }
   await writeFile(ini, [
     '[databases]',
     `${dbKey(target.database)} = host=${connValue(target.host)} port=${target.port} dbname=${connValue(target.database)}`,
@@ -144,10 +161,11 @@ async function writeConfig(dir: string, port: number, target: BouncerTarget, poo
     'log_connections = 0',
     'log_disconnections = 0',
     'log_pooler_errors = 1',
+    ...tls,
     '',
   ].join('\n'), { mode: 0o600 });
   if (runAs) {
-    for (const path of [dir, ini, users]) await chown(path, runAs.uid, runAs.gid);
+    for (const path of files) await chown(path, runAs.uid, runAs.gid);
     await chmod(dir, 0o700);
   }
 }

@@ -1,9 +1,14 @@
 // A real PostgreSQL for tests: a throwaway embedded server on a free port, started per test file
 // and stopped after it; or the server named by PGLOCK_TEST_DATABASE_URL when that is set.
+// With PGLOCK_TEST_TLS=1 (the suites under test/tls/ set it), our own server speaks TLS (ssl = on,
+// a certificate from a CA minted here) and its URL says sslmode=require: every connection pglock
+// makes in that file is TLS, or fails.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import postgres from 'postgres';
 import { type Cluster, type ClusterOptions, createCluster, freePort } from '../../scripts/lib/throwaway-postgres.js';
+import { mintServerCertificate } from './certificates.js';
 
 export { freePort };
 
@@ -20,14 +25,27 @@ export interface TestServer {
   own: boolean;
   /** Our own server's cluster (data directory, socket directory, stop modes); undefined if external. */
   cluster: Cluster | undefined;
+  /** Set when the server speaks TLS (PGLOCK_TEST_TLS=1): its certificate files, and the CA's. */
+  tls: TestTls | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface TestTls {
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+}
+
 export interface ServerOptions extends ClusterOptions {
   /** Always start a throwaway server, even when PGLOCK_TEST_DATABASE_URL is set. */
   own?: boolean;
+}
+
+/** Whether this test file runs over TLS (the suites under test/tls/). */
+export function testsUseTls(): boolean {
+  return process.env.PGLOCK_TEST_TLS === '1';
 }
 
 interface Teardown {
@@ -36,7 +54,8 @@ interface Teardown {
 
 export async function startTestServer(t: Teardown, options: ServerOptions = {}): Promise<TestServer> {
   const external = process.env.PGLOCK_TEST_DATABASE_URL;
-  const server = external && !options.own ? useExternal(external) : await startOwn(options);
+  // Over TLS the server must be our own: only ours can be given a certificate.
+  const server = external && !options.own && !testsUseTls() ? useExternal(external) : await startOwn(options);
   t.teardown(() => server.close());
   return server;
 }
@@ -54,6 +73,7 @@ function useExternal(url: string): TestServer {
     admin,
     own: false,
     cluster: undefined,
+    tls: undefined,
     stop: () => Promise.reject(new Error('cannot stop an external test server')),
     start: () => Promise.resolve(),
     close: () => admin.end({ timeout: 1 }),
@@ -63,16 +83,28 @@ function useExternal(url: string): TestServer {
 async function startOwn(options: ServerOptions): Promise<TestServer> {
   const { own: _own, ...clusterOptions } = options;
   const cluster = await createCluster({ label: 'test', ...clusterOptions });
+  const tls = testsUseTls() ? mintServerCertificate() : undefined;
+  if (tls) {
+    cluster.writeDataFile('server.crt', readFileSync(tls.serverCert), 0o600);
+    cluster.writeDataFile('server.key', readFileSync(tls.serverKey), 0o600);
+    cluster.configure({ ssl: 'on', ssl_cert_file: "'server.crt'", ssl_key_file: "'server.key'" });
+  }
   await cluster.start();
-  return serverFor(cluster);
+  const server = serverFor(cluster, tls);
+  if (tls) {
+    const [row] = await server.admin<{ ssl: boolean }[]>`select ssl from pg_catalog.pg_stat_ssl where pid = pg_catalog.pg_backend_pid()`;
+    if (row?.ssl !== true) throw new Error('the TLS test server does not speak TLS');
+  }
+  return server;
 }
 
 /** A TestServer view of a cluster of ours (for replication tests that start several). */
-export function serverFor(cluster: Cluster): TestServer {
-  const admin = adminClient(cluster.url);
+export function serverFor(cluster: Cluster, tls?: TestTls): TestServer {
+  const url = tls ? `${cluster.url}?sslmode=require` : cluster.url;
+  const admin = adminClient(url);
   return {
-    url: cluster.url, host: cluster.host, port: cluster.port, user: cluster.user, password: cluster.password,
-    database: cluster.database, admin, own: true, cluster,
+    url, host: cluster.host, port: cluster.port, user: cluster.user, password: cluster.password,
+    database: cluster.database, admin, own: true, cluster, tls,
     stop: () => cluster.stop(),
     start: () => cluster.start(),
     async close() {

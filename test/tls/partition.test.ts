@@ -1,0 +1,5 @@
+// The partition test (test/partition.test.ts): the link between network namespaces cut;
+// again over TLS (issue 13). The server speaks TLS and every URL says sslmode=require, so each
+// connection in the suite is TLS or fails (helpers/server.ts; PgBouncer too, helpers/pgbouncer.ts).
+process.env.PGLOCK_TEST_TLS = '1';
+await import('../partition.test.js');
