@@ -98,3 +98,38 @@ t.test('tls and perf_hooks are not loaded by a run that does not need them', asy
   t.notOk(loaded.includes('tls'), 'tls is loaded only when a server accepts TLS');
   t.notOk(loaded.includes('perf_hooks'), 'perf_hooks is not loaded');
 });
+
+t.test('crypto is not loaded before connecting; with a password, it is loaded after the startup message', async (t) => {
+  // Our own server: plain TCP, so the socket's writes are the protocol's messages.
+  const server = await startTestServer(t, { own: true });
+  const dir = mkdtempSync(join(tmpdir(), 'pglock-crypto-probe-'));
+  const preload = join(dir, 'probe.cjs');
+  // Records, in order, pglock's socket connecting, its writes, and pglock's own require of crypto
+  // (tap's hooks in every child Node load crypto for themselves, so the built-in list cannot tell).
+  writeFileSync(preload, String.raw`
+    const Module = require('node:module');
+    const net = require('node:net');
+    const events = [];
+    const load = Module.prototype.require;
+    Module.prototype.require = function (id) {
+      if (/^(node:)?crypto$/.test(id) && !events.includes('crypto')) events.push('crypto');
+      return load.call(this, id);
+    };
+    const connect = net.Socket.prototype.connect;
+    net.Socket.prototype.connect = function (...args) {
+      events.push('connect');
+      const socket = connect.apply(this, args);
+      // After connect(): it resets the instance's write.
+      const write = this.write;
+      this.write = function (...data) { events.push('write'); return write.apply(this, data); };
+      return socket;
+    };
+    process.on('exit', () => console.error('EVENTS ' + events.join(' ')));
+  `);
+  const { status, stderr } = spawnSync(process.execPath, ['-r', preload, PGLOCK_BIN, '-d', server.url, '-k', uniqueKey('crypto'), '--', 'true'],
+    { encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH ?? '' } });
+  t.equal(status, 0, stderr);
+  const events = (stderr.split('\n').find((l) => l.startsWith('EVENTS ')) ?? 'EVENTS').split(' ').slice(1);
+  // The socket's writes: the SSLRequest (sslmode prefer), then the startup message.
+  t.same(events.slice(0, 4), ['connect', 'write', 'write', 'crypto'], `crypto is required only after the startup message (${events.join(' ')})`);
+});
