@@ -25,7 +25,7 @@ export interface TestServer {
   own: boolean;
   /** Our own server's cluster (data directory, socket directory, stop modes); undefined if external. */
   cluster: Cluster | undefined;
-  /** Set when the server speaks TLS (PGLOCK_TEST_TLS=1): its certificate files, and the CA's. */
+  /** Set when the server speaks TLS (PGLOCK_TEST_TLS=1): its certificate and key files. */
   tls: TestTls | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -33,7 +33,6 @@ export interface TestServer {
 }
 
 export interface TestTls {
-  caCert: string;
   serverCert: string;
   serverKey: string;
 }
