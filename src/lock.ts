@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import {
-  type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, errorCode, isRetryable,
+  type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, isRetryable,
   openSession, pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
 } from './connection/index.js';
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, RecentRunError, UsageError } from './errors.js';
@@ -416,7 +416,7 @@ async function recordEndElsewhere(request: LockRequest, fencingToken: bigint, en
 function shouldReconnect(request: LockRequest, error: unknown): boolean {
   if (!request.wait || request.options.signal?.aborted) return false;
   if (request.deadline !== undefined && Date.now() >= request.deadline) return false;
-  return isRetryable(error) && errorCode(error) !== 'ESTANDBY';
+  return isRetryable(error);
 }
 
 // The latest recorded run of these ids, for the "busy" message: best effort.
