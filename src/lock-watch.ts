@@ -15,7 +15,7 @@ export interface WatchOptions {
 // Keep proving the session still holds the lock: react at once when the connection closes, and
 // every heartbeat ask pg_locks on the same backend. A check that does not answer within one
 // heartbeat counts as loss too: that is how a silent network cut shows.
-export function watchLock(session: Session, options: WatchOptions): { stop(): void } {
+export function watchLock(session: Session, options: WatchOptions): { stop(): void; lose(reason: string): void } {
   let stopped = false;
   let checking = false;
   const lose = (reason: string) => {
@@ -49,5 +49,5 @@ export function watchLock(session: Session, options: WatchOptions): { stop(): vo
     stopped = true;
     if (timer) clearInterval(timer);
   }
-  return { stop };
+  return { stop, lose };
 }

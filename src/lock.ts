@@ -77,12 +77,14 @@ export class Lock implements AsyncDisposable {
   /** With a run record: the key's run before this one, if any. */
   readonly previousRun: RunRecord | undefined;
   readonly backendPid: number;
+  /** The server the lock is held on (one of the connection's hosts). */
+  readonly server: { host: string; port: number };
   /** Aborted when the lock is lost: pass it to work that must stop without the lock. */
   readonly signal: AbortSignal;
   /** Resolves with the reason if the lock is lost while held; never rejects. */
   readonly lost: Promise<LockLostError>;
   readonly #session: Session;
-  readonly #watch: { stop(): void };
+  readonly #watch: { stop(): void; lose(reason: string): void };
   readonly #lostController = new AbortController();
   #state: 'held' | 'lost' | 'released' = 'held';
   #release: Promise<void> | undefined;
@@ -101,6 +103,7 @@ export class Lock implements AsyncDisposable {
     this.fencingToken = held.run?.fencingToken;
     this.previousRun = held.run?.previous;
     this.backendPid = session.backendPid;
+    this.server = { host: session.host.host, port: session.host.port };
     this.signal = this.#lostController.signal;
     let resolveLost!: (error: LockLostError) => void;
     this.lost = new Promise((resolve) => (resolveLost = resolve));
@@ -130,6 +133,14 @@ export class Lock implements AsyncDisposable {
 
   get isHeld(): boolean {
     return this.#state === 'held';
+  }
+
+  /**
+   * Treat the lock as lost (a check outside the lock's own session says it no longer excludes
+   * others, such as the primary check): abort the signal, close the connection.
+   */
+  abandon(reason: string): void {
+    this.#watch.lose(reason);
   }
 
   /**

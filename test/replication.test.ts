@@ -114,9 +114,58 @@ t.test('one endpoint, a standby at first and a primary after promote: a waiter a
   t.comment(`both ended ${Date.now() - promoted} ms after promote`);
   const sections = readSections(log);
   t.equal(waited.code, 0, `the waiter ran once the endpoint led to a primary: ${waited.stderr.trim().split('\n').at(-1)}`);
-  t.ok([0, 42].includes(ran.code), `the fail-fast run either ran or found the waiter holding the lock (exit ${ran.code})`);
+  t.ok([0, 42].includes(ran.code ?? -1), `the fail-fast run either ran or found the waiter holding the lock (exit ${ran.code})`);
   t.same(sections.map((s) => s.label).sort(), ran.code === 0 ? ['fast', 'waiter'] : ['waiter'], 'each that got the lock ran once');
   t.ok(maxOverlapMs(sections) <= 0, 'no two commands overlapped');
+});
+
+// Two primaries at once: the standby is promoted while the old primary keeps running (a paused
+// Patroni, a split). The holder on the old primary must notice through the primary check and stop.
+t.test('superseded holder, several hosts: a standby promoted while the primary runs stops the holder (70)', async (t) => {
+  const split = await startPair('split-hosts');
+  const key = uniqueKey('split-hosts');
+  const log = join(mkdtempSync(join(tmpdir(), 'pglock-split-')), 'sections.log');
+  const holder = startPglock(['-d', split.url, '-k', key, '-v', '--primary-check', '300ms', '--kill-after', '1s',
+    '--', process.execPath, join(FIXTURES, 'record.mjs'), log, 'holder', '60000']);
+  await holder.waitForStderr(/running/);
+  await waitFor(() => readLog(log).includes('start holder'), 'the holder to start');
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  t.equal(holder.child.exitCode, null, 'checks while nothing changed leave it running');
+  const promoted = Date.now();
+  split.standby.promote();
+  const fresh = startPglock(['-d', split.standbyFirstUrl, '-k', key, '--wait', '--timeout', '30s', '--connect-timeout', '30s',
+    '--', process.execPath, join(FIXTURES, 'record.mjs'), log, 'fresh', '100']);
+  const held = await holder.result;
+  t.equal(held.code, 70, 'the superseded holder exits 70');
+  t.match(held.stderr, new RegExp(`superseded: 127\\.0\\.0\\.1:${split.standby.port} is a primary on a newer timeline \\(2 > 1\\)`));
+  t.match(held.stderr, /stopping the command/);
+  t.equal((await fresh.result).code, 0, 'a fresh pglock ran on the new primary');
+  const sections = readSections(log);
+  const overlap = maxOverlapMs(sections);
+  t.comment(`holder stopped ${Math.round(sections.find((s) => s.label === 'holder')!.end - promoted)} ms after promote; overlap with the fresh run ${overlap.toFixed(0)} ms`);
+  t.ok(overlap < 5000, 'the overlap is bounded by the check interval and the promotion');
+});
+
+t.test('superseded holder, one endpoint: when it leads to another server, the holder stops (70)', async (t) => {
+  const split = await startPair('split-endpoint');
+  const proxy = await startMovableProxy(split.primary.port);
+  t.teardown(() => proxy.close());
+  const auth = `${split.primary.user}:${split.primary.password}`;
+  const endpoint = `postgres://${auth}@127.0.0.1:${proxy.port}/postgres`;
+  const key = uniqueKey('split-endpoint');
+  const holder = startPglock(['-d', endpoint, '-k', key, '-v', '--primary-check', '300ms', '--', 'sleep', '60']);
+  await holder.waitForStderr(/running sleep/);
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  t.equal(holder.child.exitCode, null, 'the endpoint still leads to the holder\'s server: it runs on');
+  split.standby.promote();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal(holder.child.exitCode, null, 'a promotion elsewhere is no verdict while the endpoint leads to the same server');
+  proxy.moveTo(split.standby.port);
+  const held = await holder.result;
+  t.equal(held.code, 70);
+  t.match(held.stderr, new RegExp(`superseded: 127\\.0\\.0\\.1:${proxy.port} now leads to another server \\(a primary on timeline 2 started`));
+  const off = await runPglock(['-d', endpoint, '-k', uniqueKey('split-off'), '--primary-check', '0', '--', 'true']);
+  t.equal(off.code, 0, '--primary-check 0 turns the check off');
 });
 
 // The failover itself, last: it stops this pair's primary for good.
@@ -186,6 +235,32 @@ t.test('fencing tokens keep increasing across a lossy failover', async (t) => {
   t.equal(next >> 32n, 2n, 'the new primary is on timeline 2, which leads the token');
   t.equal(lost[1]! >> 32n, 1n, 'the old primary handed out timeline-1 tokens');
 });
+
+// A TCP endpoint whose target can move (a writer endpoint, a DNS name): new connections go to the
+// current target, established ones stay where they are.
+async function startMovableProxy(port: number): Promise<{ port: number; moveTo(port: number): void; close(): Promise<void> }> {
+  const { createServer, connect } = await import('node:net');
+  let target = port;
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((client) => {
+    const upstream = connect({ host: '127.0.0.1', port: target });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as import('node:net').AddressInfo).port,
+    moveTo: (next) => (target = next),
+    close: () => new Promise<void>((resolve) => {
+      sockets.forEach((socket) => socket.destroy());
+      server.close(() => resolve());
+    }),
+  };
+}
 
 function readLog(log: string): string {
   try {

@@ -22,6 +22,8 @@ export interface RunOptions {
   conflictExitCode: number;
   connectTimeoutMs: number;
   heartbeatMs: number;
+  /** While the command runs, check this often that the lock's server is still the primary (0: off). */
+  primaryCheckMs: number;
   killAfterMs: number;
   command: CommandSpec;
   verbosity: Verbosity;

@@ -24,6 +24,7 @@ interface RawFlags {
   conflictExitCode: string;
   connectTimeout: string;
   heartbeat: string;
+  primaryCheck?: string;
   killAfter: string;
   command?: string;
   verbose?: boolean;
@@ -122,6 +123,12 @@ const RUN: ProgramSpec = {
     CONNECT_TIMEOUT,
     { name: 'heartbeat', value: '<duration>', description: 'check that the lock is still held this often', default: '5s' },
     {
+      name: 'primary-check',
+      value: '<duration>',
+      description:
+        'while the command runs, check this often that the server holding the lock is still the primary the connection settings lead to (one short connection per host asked); else stop the command and exit 70. Default: the --heartbeat interval; 0 turns it off',
+    },
+    {
       name: 'kill-after',
       value: '<duration>',
       description: 'after the lock is lost, SIGKILL the command if it is still running this long after SIGTERM',
@@ -189,6 +196,7 @@ function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptio
     conflictExitCode: parseExitCode(flags.conflictExitCode),
     connectTimeoutMs: parseDuration(flags.connectTimeout, '--connect-timeout'),
     heartbeatMs: parseDuration(flags.heartbeat, '--heartbeat'),
+    primaryCheckMs: flags.primaryCheck === undefined ? parseDuration(flags.heartbeat, '--heartbeat') : parseDuration(flags.primaryCheck, '--primary-check'),
     killAfterMs: parseDuration(flags.killAfter, '--kill-after'),
     command,
     verbosity,

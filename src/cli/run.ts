@@ -1,5 +1,6 @@
 import { isatty } from 'node:tty';
-import { type Lock, acquireLock } from '../lock.js';
+import { type Lock, acquireLock, applicationName } from '../lock.js';
+import { watchPrimary } from '../primary-check.js';
 import { describeTarget } from '../connection/index.js';
 import { formatDuration } from '../duration.js';
 import { LockBusyError, LockWaitAbortedError, RecentRunError } from '../errors.js';
@@ -69,7 +70,14 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       log.error(`${error.message}; stopping the command (SIGTERM, SIGKILL after ${formatDuration(options.killAfterMs)})`, { code: error.code });
       stopChild(running, options.killAfterMs);
     });
+    const primary = options.primaryCheckMs > 0 ? watchPrimary(lock, options.connection, {
+      intervalMs: options.primaryCheckMs,
+      applicationName: applicationName(`pglock-check:${options.key ?? String(options.lockId)}`),
+      onSuperseded: (reason) => lock!.abandon(`superseded: ${reason}`),
+      onInconclusive: (reason) => log.info(reason),
+    }) : undefined;
     const exit = await child.exited;
+    primary?.stop();
     if (lostReason !== undefined) {
       log.error(`the command was stopped because the lock was lost (${describeExit(exit)}); exiting ${ExitCode.LockLost}`, { exitCode: ExitCode.LockLost });
       await lock.release().catch(() => undefined);

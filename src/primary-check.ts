@@ -1,0 +1,110 @@
+import type { Lock } from './lock.js';
+import { type ConnectionConfig, type HostSpec, type ReservedSql, describeHost, hostsOf, openSession } from './connection/index.js';
+
+// The superseded-holder check (issue 21). A session lock is tied to one server; when a standby is
+// promoted while the old primary keeps running (a paused Patroni, a network split), a fresh pglock
+// locks on the new primary while this one still holds its lock on the old: two run at once. While
+// the command runs, check at an interval that the server holding the lock is still the primary
+// the connection settings lead to — with several hosts, that no other listed host is a primary on
+// a newer timeline; with one endpoint, that a fresh connection through it reaches the same server
+// (system identifier, postmaster start, timeline). Each check is one short connection per host
+// asked. A host that cannot be reached gives no verdict: the lock's own heartbeat covers its server.
+
+/** Which server a connection reached. */
+export interface ServerIdentity {
+  system: string;
+  started: string;
+  standby: boolean;
+  /** The current timeline of a primary (null on a standby). */
+  timeline: number | null;
+}
+
+const IDENTITY = `select (select s.system_identifier from pg_catalog.pg_control_system() s)::pg_catalog.text as system,
+  pg_catalog.pg_postmaster_start_time()::pg_catalog.text as started, pg_catalog.pg_is_in_recovery() as standby,
+  case when pg_catalog.pg_is_in_recovery() then null else ('x' operator(pg_catalog.||) pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::pg_catalog.bit(32)::pg_catalog.int4 end as timeline`;
+
+export async function readIdentity(sql: Pick<ReservedSql, 'unsafe'>): Promise<ServerIdentity> {
+  const [row] = await sql.unsafe<ServerIdentity[]>(IDENTITY);
+  if (row === undefined) throw new Error('the server did not say who it is');
+  return row;
+}
+
+export interface PrimaryCheckOptions {
+  intervalMs: number;
+  applicationName: string;
+  /** The lock is superseded: treat it as lost. */
+  onSuperseded: (reason: string) => void;
+  /** A check could not be made (for verbose logs); not a loss. */
+  onInconclusive?: (reason: string) => void;
+}
+
+/** Check at an interval that `lock`'s server is still the primary `config` leads to. */
+export function watchPrimary(lock: Lock, config: ConnectionConfig, options: PrimaryCheckOptions): { stop(): void } {
+  let stopped = false;
+  let running = false;
+  const own = readIdentity(lock.sql);
+  own.catch(() => undefined);
+  const timer = setInterval(() => void check(), options.intervalMs);
+  timer.unref();
+
+  async function check(): Promise<void> {
+    if (running || stopped || !lock.isHeld) return;
+    running = true;
+    try {
+      const verdict = await supersededBy(await own, lock.server, config, options);
+      if (verdict !== undefined && !stopped && lock.isHeld) options.onSuperseded(verdict);
+    } catch (error) {
+      options.onInconclusive?.(`the primary check failed: ${(error as Error).message.split('\n')[0]}`);
+    } finally {
+      running = false;
+    }
+  }
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+// Why the lock's server is no longer the primary, or undefined while it is (or nothing can be told).
+async function supersededBy(own: ServerIdentity, server: { host: string; port: number }, config: ConnectionConfig, options: PrimaryCheckOptions): Promise<string | undefined> {
+  const hosts = hostsOf(config);
+  if (hosts.length === 1) {
+    const seen = await identify(config, hosts[0]!, options);
+    if (seen === undefined || sameServer(seen, own)) return undefined;
+    return `${describeHost(hosts[0]!)} now leads to another server (${describe(seen)}; the lock is on one ${describe(own)}): ` +
+      'the lock no longer excludes a new holder there';
+  }
+  const others = hosts.filter((spec) => spec.host !== server.host || spec.port !== server.port);
+  const seen = await Promise.all(others.map((spec) => identify(config, spec, options).then((identity) => ({ spec, identity }))));
+  const newer = seen.find(({ identity }) => identity && !identity.standby && !sameServer(identity, own) && (identity.timeline ?? 0) > (own.timeline ?? 0));
+  if (newer === undefined) return undefined;
+  return `${describeHost(newer.spec)} is a primary on a newer timeline (${newer.identity!.timeline} > ${own.timeline}) while the lock is held on ` +
+    `${describeHost({ ...server })}: a failover promoted it, and a new holder can lock there`;
+}
+
+async function identify(config: ConnectionConfig, spec: HostSpec, options: PrimaryCheckOptions): Promise<ServerIdentity | undefined> {
+  const one = { ...config, host: spec.host, port: spec.port, hosts: [spec] };
+  try {
+    const session = await openSession(one, {
+      connectTimeoutMs: Math.min(options.intervalMs, 2000), applicationName: options.applicationName, heartbeatMs: 0, allowStandby: true,
+    });
+    try {
+      return await readIdentity(session.sql);
+    } finally {
+      await session.close(0).catch(() => undefined);
+    }
+  } catch (error) {
+    options.onInconclusive?.(`the primary check could not reach ${describeHost(spec)}: ${(error as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+}
+
+function sameServer(a: ServerIdentity, b: ServerIdentity): boolean {
+  return a.system === b.system && a.started === b.started && a.timeline === b.timeline;
+}
+
+function describe(identity: ServerIdentity): string {
+  return `${identity.standby ? 'a standby' : `a primary on timeline ${identity.timeline}`} started ${identity.started}`;
+}
