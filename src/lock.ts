@@ -77,6 +77,8 @@ export class Lock implements AsyncDisposable {
   /** With a run record: the key's run before this one, if any. */
   readonly previousRun: RunRecord | undefined;
   readonly backendPid: number;
+  /** When the grant was proven (the heartbeat tells `pglock status` so). */
+  readonly heldSince = new Date();
   /** The server the lock is held on (one of the connection's hosts). */
   readonly server: { host: string; port: number };
   /** Aborted when the lock is lost: pass it to work that must stop without the lock. */
@@ -111,7 +113,7 @@ export class Lock implements AsyncDisposable {
       id,
       shared,
       heartbeatMs,
-      heldSince: new Date(),
+      heldSince: this.heldSince,
       onLost: (reason) => {
         if (this.#state !== 'held') return;
         this.#state = 'lost';

@@ -1,4 +1,5 @@
 import type { Lock } from './lock.js';
+import { HELD_SINCE_COMMENT } from './lock-sql.js';
 import { type ConnectionConfig, type HostSpec, type ReservedSql, describeHost, hostsOf, openSession } from './connection/index.js';
 
 // The superseded-holder check (issue 21). A session lock is tied to one server; when a standby is
@@ -23,8 +24,13 @@ const IDENTITY = `select (select s.system_identifier from pg_catalog.pg_control_
   pg_catalog.pg_postmaster_start_time()::pg_catalog.text as started, pg_catalog.pg_is_in_recovery() as standby,
   case when pg_catalog.pg_is_in_recovery() then null else ('x' operator(pg_catalog.||) pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::pg_catalog.bit(32)::pg_catalog.int4 end as timeline`;
 
-export async function readIdentity(sql: Pick<ReservedSql, 'unsafe'>): Promise<ServerIdentity> {
-  const [row] = await sql.unsafe<ServerIdentity[]>(IDENTITY);
+/**
+ * Which server this connection is on. `heldSince`: on a lock's own connection, the grant's time in
+ * the comment the heartbeat uses, since `pglock status` reads it from the last statement.
+ */
+export async function readIdentity(sql: Pick<ReservedSql, 'unsafe'>, heldSince?: Date): Promise<ServerIdentity> {
+  const since = heldSince === undefined ? '' : `${HELD_SINCE_COMMENT}${heldSince.toISOString()} */ `;
+  const [row] = await sql.unsafe<ServerIdentity[]>(`${since}${IDENTITY}`);
   if (row === undefined) throw new Error('the server did not say who it is');
   return row;
 }
@@ -42,7 +48,7 @@ export interface PrimaryCheckOptions {
 export function watchPrimary(lock: Lock, config: ConnectionConfig, options: PrimaryCheckOptions): { stop(): void } {
   let stopped = false;
   let running = false;
-  const own = readIdentity(lock.sql);
+  const own = readIdentity(lock.sql, lock.heldSince);
   own.catch(() => undefined);
   const timer = setInterval(() => void check(), options.intervalMs);
   timer.unref();
