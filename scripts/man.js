@@ -30,6 +30,8 @@ function renderPage({ run, subcommands }, prose) {
     '.\\" pglock(1). Made by scripts/man.js (npm run build) from the program specs in',
     '.\\" src/cli/parse-args.ts, src/exit-codes.ts and man/prose.roff: edit those, not this file.',
     `.TH PGLOCK 1 "" "pglock ${version}" "User Commands"`,
+    '.\\" No hyphenation: names such as PGLOCK_DATABASE_URL and --conflict-exit-code stay whole.',
+    '.nh',
     '.SH NAME',
     `pglock \\- ${text(description.replace(/^\w/, (letter) => letter.toLowerCase()).replace(/\.$/, ''))}`,
     '.SH SYNOPSIS',
@@ -123,10 +125,11 @@ function sentence(line) {
   return line.endsWith('.') ? line : `${line}.`;
 }
 
-// Text for roff: backslashes escaped, option dashes as minus signs, no control character first.
+// Text for roff: backslashes escaped, an option's dashes as minus signs (`--lock-id` is typed with
+// ASCII hyphen-minus, which a plain - is not once formatted), no control character first.
 function text(line) {
   return line
     .replace(/\\/g, '\\e')
-    .replace(/(^|[\s(["'=,/])(--?)(?=[A-Za-z0-9])/g, (_, before, dashes) => `${before}${dashes.replace(/-/g, '\\-')}`)
+    .replace(/(^|[\s(["'=,/])(--?[A-Za-z0-9][\w-]*)/g, (_, before, option) => `${before}${option.replace(/-/g, '\\-')}`)
     .replace(/^([.'])/, '\\&$1');
 }
