@@ -55,6 +55,7 @@ t.test('bash: accepted, and completes options, subcommands and choices', { skip:
     }
   }
   t.same(complete('pglock', '--log-format', '=', 'j'), ['json'], '--log-format=j, as bash splits it');
+  t.same(complete('pglock', 'status', '--log-format=t'), ['--log-format=text'], '--log-format=t in one word');
   t.same(complete('pglock', 'completion', ''), ['bash', 'zsh', 'fish'], 'completion <Tab>: the shells');
   const first = complete('pglock', '');
   t.ok(subcommands.every(({ name }) => first.includes(name)), 'pglock <Tab> offers every subcommand');

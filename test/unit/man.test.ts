@@ -70,7 +70,10 @@ t.test('every subcommand in --help is in the page: SYNOPSIS and SUBCOMMANDS', as
 });
 
 t.test('every help ends with where the manual and the guides are', async (t) => {
-  for (const { words, name } of programs) t.ok(help(words).endsWith(`\n\n${SEE_ALSO}\n`), name);
+  for (const { words, name } of programs) {
+    t.ok(help(words).endsWith(`\n\n${SEE_ALSO}\n`), name);
+    t.ok(help(words).split('\n').every((line) => line.length <= 80), `${name}: help lines fit 80 columns`);
+  }
   t.match(SEE_ALSO, /man pglock/);
 });
 

@@ -56,7 +56,10 @@ ${all.map(programCase).join('\n')}
       (( operand++ ))
     fi
   done
-  if [[ -z $ended && $cur == -* ]]; then
+  if [[ -z $ended && $cur == --*=* ]]; then # --flag=value in one word (= not in COMP_WORDBREAKS)
+    _pglock_value "$program" "\${cur%%=*}" "\${cur#*=}"
+    COMPREPLY=("\${COMPREPLY[@]/#/\${cur%%=*}=}")
+  elif [[ -z $ended && $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$flags" -- "$cur"))
   elif [[ $operands == command ]]; then
     (( COMP_CWORD == 1 )) && COMPREPLY=($(compgen -W ${quote(names.join(' '))} -- "$cur"))
