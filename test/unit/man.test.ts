@@ -45,6 +45,13 @@ t.test('the page is built, and current', async (t) => {
   }
 });
 
+t.test('package.json ships the page, so that npm install -g links it into share/man/man1', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { man?: unknown; files?: string[] };
+  // An array: npm 11 links no man page for a plain string.
+  t.same(pkg.man, ['./man/pglock.1']);
+  t.ok(pkg.files?.includes('man/pglock.1'), 'in "files"');
+});
+
 t.test('every option in every --help is in the page, in its program\'s section', async (t) => {
   for (const { words, name } of programs) {
     const part = words.length === 0 ? pagePart('.SH OPTIONS') : pagePart(`.SS ${words[0]}`);
