@@ -84,6 +84,11 @@ t.test('fish: accepted, and completes options, subcommands and choices', { skip:
   const first = complete('pglock ');
   t.ok(subcommands.every(({ name }) => first.includes(name)), 'pglock <Tab> offers every subcommand');
   t.notOk(complete('pglock -k k -- status --').includes('--json'), 'after --, status is a command: its options are not pglock status\'s');
+  for (const line of ['pglock -k k -- ech', 'pglock -k k ech']) {
+    const offered = complete(line);
+    t.ok(offered.includes('echo') && !offered.includes('status'), `${line}: commands, and no subcommands`);
+  }
+  t.notOk(complete('pglock -k k -- ls -').includes('--key'), "after the command's name, no pglock options");
 });
 
 t.test('zsh: accepted', { skip: has('zsh') ? false : 'zsh is not installed (apt-get install zsh)' }, async (t) => {

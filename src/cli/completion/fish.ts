@@ -38,11 +38,13 @@ function __pglock_command_start --description 'where the command starts in the r
 end
 
 function __pglock_in_options
-    test (__pglock_program) = run; and test -z (__pglock_command_start)
+    set -l start (__pglock_command_start)
+    test (__pglock_program) = run; and test -z "$start"
 end
 
 function __pglock_in_command
-    test (__pglock_program) = run; and test -n (__pglock_command_start)
+    set -l start (__pglock_command_start)
+    test (__pglock_program) = run; and test -n "$start"
 end
 
 function __pglock_complete_command --description 'complete the command line pglock runs'
