@@ -1,4 +1,5 @@
-// The exit-code contract. README's "Exit codes" table mirrors this file; tests pin each value.
+// The exit-code contract. README's "Exit codes" table mirrors this file and pglock(1)'s EXIT STATUS
+// is made from it (test/unit/man.test.ts checks both); tests pin each value.
 // Values follow sysexits(3) and util-linux flock where a convention exists.
 
 export const ExitCode = {

@@ -100,8 +100,7 @@ function usage(program: ProgramSpec, message: string): UsageError {
   return new UsageError(`${message} (see ${program.name} --help)`);
 }
 
-/** How help writes a flag: `-k, --key <name>`. */
-export function label(flag: FlagSpec): string {
+function label(flag: FlagSpec): string {
   return `${flag.short ? `-${flag.short}, ` : ''}--${flag.name}${flag.value ? ` ${flag.value}` : ''}`;
 }
 

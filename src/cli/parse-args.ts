@@ -59,12 +59,22 @@ export function parseArgs(argv: string[], env: Env): ParseResult {
   const [first, ...rest] = argv;
   const subcommand = SUBCOMMANDS.find((entry) => entry.name === first);
   if (subcommand) return parse(subcommand.spec, rest, subcommand.build, env);
-  return parse(RUN, argv, (flags, operands) => ({ kind: 'run', options: toRunOptions(flags as unknown as RawFlags, operands, env) }), env);
+  return parse(runProgram(), argv, (flags, operands) => ({ kind: 'run', options: toRunOptions(flags as unknown as RawFlags, operands, env) }), env);
 }
 
 /** Every program's spec: the run program's and each subcommand's, for help, the man page and completion. */
 export function listPrograms(): { run: ProgramSpec; subcommands: { name: string; spec: ProgramSpec }[] } {
-  return { run: RUN, subcommands: SUBCOMMANDS.map(({ name, spec }) => ({ name, spec })) };
+  return { run: runProgram(), subcommands: SUBCOMMANDS.map(({ name, spec }) => ({ name, spec })) };
+}
+
+// pglock's own spec, with the list of subcommands its help shows, each with its operands
+// (`key <name>`), made from the table that dispatches them.
+function runProgram(): ProgramSpec {
+  const subcommands = SUBCOMMANDS.map(({ name, spec }) => ({
+    name: [name, ...(spec.operands === 'command' ? [] : spec.operands.map((operand) => `<${operand.name}>`))].join(' '),
+    description: spec.summary ?? spec.description,
+  }));
+  return { ...RUN, subcommands };
 }
 
 /**
@@ -104,6 +114,51 @@ const CONNECT_TIMEOUT: FlagSpec = {
   value: '<duration>',
   description: 'keep trying to connect, with backoff, for this long',
   default: '10s',
+};
+
+const RUN: ProgramSpec = {
+  name: 'pglock',
+  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>\n       pglock completion bash|zsh|fish",
+  description: 'Run a command while holding a PostgreSQL advisory lock: at most one runs per key, across all hosts.',
+  operands: 'command',
+  commandHelp: { name: 'command', description: 'the command to run and its arguments' },
+  flags: [
+    { name: 'key', short: 'k', value: '<name>', description: 'lock name, any non-empty string (env PGLOCK_KEY)' },
+    { name: 'lock-id', value: '<int64>', description: 'use this raw 64-bit advisory lock id instead of a name' },
+    {
+      name: 'database-url',
+      short: 'd',
+      value: '<conninfo>',
+      description:
+        'connection string, as psql takes it: a postgres:// URL or keyword=value pairs (host=db dbname=app), one host or several (pglock locks on the primary); else PGLOCK_DATABASE_URL, DATABASE_URL, then service files, the PG* variables, the Unix socket, ~/.pgpass (see README, "Connecting")',
+    },
+    { name: 'wait', short: 'w', description: 'wait until the lock is free (no time limit)' },
+    { name: 'timeout', short: 't', value: '<duration>', description: 'wait at most this long, then give up (500ms, 30s, 5m, 1h); implies --wait' },
+    { name: 'conflict-exit-code', short: 'E', value: '<n>', description: 'exit code when the lock is not acquired', default: String(ExitCode.Conflict) },
+    { name: 'shared', short: 's', description: 'take the lock shared: shared holders run together, an exclusive holder excludes them all' },
+    { name: 'limit', short: 'n', value: '<n>', description: `let up to n holders run at once (a counting semaphore, 1 to ${MAX_LIMIT})` },
+    { name: 'fencing-token', description: 'give the command PGLOCK_FENCING_TOKEN, a number that grows every time the lock changes hands (implies --record)' },
+    {
+      name: 'min-interval',
+      value: '<duration>',
+      description: "run only if no run of this key started less than this long ago, by the database's clock (1h, 1d); else exit as when busy (implies --record)",
+    },
+    { name: 'record', description: 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status' },
+    CONNECT_TIMEOUT,
+    { name: 'heartbeat', value: '<duration>', description: 'check that the lock is still held this often', default: '5s' },
+    {
+      name: 'kill-after',
+      value: '<duration>',
+      description: 'after the lock is lost, SIGKILL the command if it is still running this long after SIGTERM',
+      default: '10s',
+    },
+    { name: 'command', short: 'c', value: '<string>', description: 'run the string with /bin/sh -c instead of an argv after --' },
+    { name: 'verbose', short: 'v', description: 'more messages on stderr' },
+    { name: 'quiet', short: 'q', description: 'only errors on stderr (not "lock busy")' },
+    LOG_FORMAT,
+    { name: 'version', short: 'V', description: 'print the version', action: 'version' },
+    HELP,
+  ],
 };
 
 const STATUS: ProgramSpec = {
@@ -157,56 +212,6 @@ const SUBCOMMANDS: { name: string; spec: ProgramSpec; build: Build }[] = [
   { name: 'key', spec: KEY, build: (flags, operands) => ({ kind: 'key', options: toKeyOptions(flags as unknown as KeyFlags, operands) }) },
   { name: 'completion', spec: COMPLETION, build: (_, operands) => ({ kind: 'completion', options: toCompletionOptions(operands) }) },
 ];
-
-const RUN: ProgramSpec = {
-  name: 'pglock',
-  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>\n       pglock completion bash|zsh|fish",
-  description: 'Run a command while holding a PostgreSQL advisory lock: at most one runs per key, across all hosts.',
-  operands: 'command',
-  commandHelp: { name: 'command', description: 'the command to run and its arguments' },
-  flags: [
-    { name: 'key', short: 'k', value: '<name>', description: 'lock name, any non-empty string (env PGLOCK_KEY)' },
-    { name: 'lock-id', value: '<int64>', description: 'use this raw 64-bit advisory lock id instead of a name' },
-    {
-      name: 'database-url',
-      short: 'd',
-      value: '<conninfo>',
-      description:
-        'connection string, as psql takes it: a postgres:// URL or keyword=value pairs (host=db dbname=app), one host or several (pglock locks on the primary); else PGLOCK_DATABASE_URL, DATABASE_URL, then service files, the PG* variables, the Unix socket, ~/.pgpass (see README, "Connecting")',
-    },
-    { name: 'wait', short: 'w', description: 'wait until the lock is free (no time limit)' },
-    { name: 'timeout', short: 't', value: '<duration>', description: 'wait at most this long, then give up (500ms, 30s, 5m, 1h); implies --wait' },
-    { name: 'conflict-exit-code', short: 'E', value: '<n>', description: 'exit code when the lock is not acquired', default: String(ExitCode.Conflict) },
-    { name: 'shared', short: 's', description: 'take the lock shared: shared holders run together, an exclusive holder excludes them all' },
-    { name: 'limit', short: 'n', value: '<n>', description: `let up to n holders run at once (a counting semaphore, 1 to ${MAX_LIMIT})` },
-    { name: 'fencing-token', description: 'give the command PGLOCK_FENCING_TOKEN, a number that grows every time the lock changes hands (implies --record)' },
-    {
-      name: 'min-interval',
-      value: '<duration>',
-      description: "run only if no run of this key started less than this long ago, by the database's clock (1h, 1d); else exit as when busy (implies --record)",
-    },
-    { name: 'record', description: 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status' },
-    CONNECT_TIMEOUT,
-    { name: 'heartbeat', value: '<duration>', description: 'check that the lock is still held this often', default: '5s' },
-    {
-      name: 'kill-after',
-      value: '<duration>',
-      description: 'after the lock is lost, SIGKILL the command if it is still running this long after SIGTERM',
-      default: '10s',
-    },
-    { name: 'command', short: 'c', value: '<string>', description: 'run the string with /bin/sh -c instead of an argv after --' },
-    { name: 'verbose', short: 'v', description: 'more messages on stderr' },
-    { name: 'quiet', short: 'q', description: 'only errors on stderr (not "lock busy")' },
-    LOG_FORMAT,
-    { name: 'version', short: 'V', description: 'print the version', action: 'version' },
-    HELP,
-  ],
-  // Each subcommand with its operands: `key <name>`.
-  subcommands: SUBCOMMANDS.map(({ name, spec }) => ({
-    name: [name, ...(spec.operands === 'command' ? [] : spec.operands.map((operand) => `<${operand.name}>`))].join(' '),
-    description: spec.summary ?? spec.description,
-  })),
-};
 
 function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptions {
   if (flags.verbose && flags.quiet) throw new UsageError('--verbose and --quiet cannot be used together');
@@ -264,10 +269,9 @@ function toKeyOptions(flags: KeyFlags, positional: string[]): KeyOptions {
 }
 
 function toCompletionOptions(positional: string[]): CompletionOptions {
-  const [shell = ''] = positional; // the scan makes sure there is one
-  const known: readonly string[] = SHELLS;
-  if (!known.includes(shell)) throw new UsageError(`unknown shell '${shell}': pglock completion takes ${SHELLS.join(', ')}`);
-  return { shell: shell as CompletionOptions['shell'] };
+  const shell = SHELLS.find((known) => known === positional[0]); // the scan makes sure there is one
+  if (shell === undefined) throw new UsageError(`unknown shell '${positional[0]}': pglock completion takes ${SHELLS.join(', ')}`);
+  return { shell };
 }
 
 function parseLimit(text: string): number {
