@@ -7,7 +7,7 @@ import { zshScript } from './completion/zsh.js';
 
 // `pglock completion <shell>`: a completion script made from the same program specs that parse the
 // command line, so a new option, subcommand or choice is completed as soon as it exists. Key names
-// are not completed: that would take a connection to the database at every Tab (see CHANGELOG).
+// are not completed: that would take a connection to the database (and its timeout) at every Tab.
 const SCRIPTS: Record<CompletionOptions['shell'], (programs: Completable) => string> = { bash: bashScript, zsh: zshScript, fish: fishScript };
 
 /** Print the script on stdout; exit code 0. */

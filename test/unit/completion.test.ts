@@ -2,7 +2,7 @@
 // program specs hold (every option of every program, the subcommands, the choices). A shell that
 // is not installed is skipped, saying so (.ci/run installs fish and zsh where it can).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -62,6 +62,15 @@ t.test('bash: accepted, and completes options, subcommands and choices', { skip:
   t.same(complete('pglock', '-k', 'k', '--', 'status', '--j'), [], 'after --, status is a command: its options are not pglock status\'s');
   t.notOk(complete('pglock', '-k', 'k', '--', 'ech').includes('status'), 'after --, commands and no subcommands');
   t.ok(complete('pglock', '-k', 'k', '--', 'ech').includes('echo'), 'after --, commands');
+});
+
+const bashCompletion = '/usr/share/bash-completion/bash_completion';
+t.test('bash with bash-completion: the command after -- is completed as that command', { skip: existsSync(bashCompletion) ? false : `no ${bashCompletion} (apt-get install bash-completion)` }, async (t) => {
+  const file = scriptFile('bash');
+  const line = 'pglock -k k -- ls --al';
+  // compopt complains outside a real completion; that is the test's doing, not the script's.
+  const result = spawnSync('bash', ['-c', `source ${bashCompletion}; source ${file}; COMP_LINE='${line}'; COMP_POINT=${line.length}; COMP_WORDS=(${line}); COMP_CWORD=5; _pglock 2>/dev/null; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+  t.ok(result.stdout.split('\n').includes('--all'), `${line} → --all (ls's own option): ${result.stdout.trim()}`);
 });
 
 t.test('fish: accepted, and completes options, subcommands and choices', { skip: has('fish') ? false : 'fish is not installed (apt-get install fish)' }, async (t) => {
