@@ -177,9 +177,9 @@ stop_server() {
 }
 
 # The tarball may hold exactly these: the bin, the library (tsc's .js and .d.ts, but not dist/cli/:
-# the CLI's modules are in the bundle), the bundle and its code cache, the docs, package.json.
-ALLOWED='^(package\.json|README\.md|CHANGELOG\.md|LICENSE|bin/pglock\.cjs|dist/pglock\.cjs|dist/pglock\.cache|dist/([a-z0-9-]+/)*[a-z0-9-]+\.(js|d\.ts))$'
-REQUIRED=(package.json README.md CHANGELOG.md LICENSE bin/pglock.cjs dist/index.js dist/index.d.ts dist/pglock.cjs dist/pglock.cache)
+# the CLI's modules are in the bundle), the bundle and its code cache, the docs, the man page, package.json.
+ALLOWED='^(package\.json|README\.md|CHANGELOG\.md|LICENSE|man/pglock\.1|bin/pglock\.cjs|dist/pglock\.cjs|dist/pglock\.cache|dist/([a-z0-9-]+/)*[a-z0-9-]+\.(js|d\.ts))$'
+REQUIRED=(package.json README.md CHANGELOG.md LICENSE man/pglock.1 bin/pglock.cjs dist/index.js dist/index.d.ts dist/pglock.cjs dist/pglock.cache)
 
 check_tarball_files() {
   local files=$1 bad=0 file
@@ -406,6 +406,7 @@ start_server
 stage "npm install -g into a fresh prefix"
 check "npm install -g --prefix <tmp> <tarball>" npm install -g --prefix "$PREFIX" "$TARBALL" --no-audit --no-fund
 [ -x "$PREFIX/bin/pglock" ] || die "npm install -g made no $PREFIX/bin/pglock"
+check "npm install -g installs the man page (man pglock)" test -e "$PREFIX/share/man/man1/pglock.1"
 cd "$ELSEWHERE"
 check "pglock --version prints $VERSION" prints "$VERSION" "$PREFIX/bin/pglock" --version
 check "pglock -d URL --key k -- echo locked-ok" prints locked-ok "$PREFIX/bin/pglock" -d "$URL" --key k -- echo locked-ok

@@ -1,4 +1,5 @@
-// The exit-code contract. README's "Exit codes" table mirrors this file; tests pin each value.
+// The exit-code contract. README's "Exit codes" table mirrors this file and pglock(1)'s EXIT STATUS
+// is made from it (test/unit/man.test.ts checks both); tests pin each value.
 // Values follow sysexits(3) and util-linux flock where a convention exists.
 
 export const ExitCode = {
@@ -22,3 +23,14 @@ export type ExitCodeName = keyof typeof ExitCode;
 
 /** Offset added to a signal number when the child (or pglock's wait) ended by that signal. */
 export const SIGNAL_EXIT_BASE = 128;
+
+/** One line per code: the man page's EXIT STATUS. README's "Exit codes" table says more (a test checks it lists every code). */
+export const EXIT_CODE_MEANINGS: Record<ExitCodeName, string> = {
+  Conflict: 'the lock was not acquired: busy (fail fast), the wait timed out, or the last run started less than --min-interval ago; the command never ran (-E sets another code)',
+  Usage: 'usage error: a bad option, value, connection string or TLS file, found before connecting',
+  Unavailable: 'database unavailable: no primary reachable within --connect-timeout, authentication or TLS failed, a standby or a transaction pooler, or the run record cannot be written',
+  LockLost: 'the lock was lost while the command ran, and pglock stopped the command',
+  Internal: 'internal error in pglock (a bug: please report it)',
+  CannotExecute: 'the command was found but could not be executed',
+  NotFound: 'the command was not found',
+};

@@ -16,8 +16,17 @@ export interface FlagSpec {
   description: string;
   /** Applied when the flag is absent, and shown in help. */
   default?: string;
+  /** The only values it takes, when they can be listed (completion offers them, the man page lists them). */
+  choices?: readonly string[];
   /** Help and version: handled here, they end the parse. */
   action?: 'help' | 'version';
+}
+
+/** An operand a program takes, by name; `choices` when its values can be listed. */
+export interface OperandSpec {
+  name: string;
+  description: string;
+  choices?: readonly string[];
 }
 
 /** A command: its flags and what its operands are. */
@@ -25,11 +34,15 @@ export interface ProgramSpec {
   name: string;
   usage: string;
   description: string;
+  /** One line for lists of subcommands (help, man page, completion); else the description. */
+  summary?: string;
   flags: FlagSpec[];
   /** 'command': the first operand starts the command to run; else the operands it takes, by name. */
-  operands: 'command' | { name: string; description: string }[];
+  operands: 'command' | OperandSpec[];
   /** Operands' section in help for 'command'. */
   commandHelp?: { name: string; description: string };
+  /** A "Subcommands" section in help: each name (with its operands) and what it does. */
+  subcommands?: { name: string; description: string }[];
   footer?: string;
 }
 
@@ -98,7 +111,8 @@ export function formatHelp(program: ProgramSpec): string {
     term: label(flag),
     text: flag.default === undefined ? flag.description : `${flag.description} (default: ${flag.default})`,
   }));
-  const width = Math.max(...[...rows.map((row) => row.term), ...operands.map((operand) => operand.name)].map((term) => term.length)) + 2;
+  const terms = [...rows.map((row) => row.term), ...operands.map((operand) => operand.name), ...(program.subcommands ?? []).map((sub) => sub.name)];
+  const width = Math.max(...terms.map((term) => term.length)) + 2;
   const section = (title: string, items: { term: string; text: string }[]) =>
     items.length === 0 ? [] : ['', `${title}:`, ...items.map((item) => `  ${item.term.padEnd(width)}${wrap(item.text, 80 - 2 - width).join(`\n${' '.repeat(2 + width)}`)}`)];
   const lines = [
@@ -107,6 +121,7 @@ export function formatHelp(program: ProgramSpec): string {
     ...wrap(program.description, 80),
     ...section('Arguments', operands.map((operand) => ({ term: operand.name, text: operand.description }))),
     ...section('Options', rows),
+    ...section('Subcommands (only as the first argument)', (program.subcommands ?? []).map((sub) => ({ term: sub.name, text: sub.description }))),
     ...(program.footer ? ['', program.footer] : []),
   ];
   return `${lines.join('\n')}\n`;

@@ -1,6 +1,7 @@
 import { passwordsIn, secretsOf } from '../connection/index.js';
 import { PglockError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
+import { printCompletion } from './completion.js';
 import { printKey } from './key-command.js';
 import { type Logger, createLogger } from './logger.js';
 import { parseArgs, requestedLogFormat } from './parse-args.js';
@@ -22,6 +23,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<neve
         return process.exit(0);
       case 'key':
         code = printKey(parsed.options);
+        break;
+      case 'completion':
+        code = printCompletion(parsed.options);
         break;
       case 'status':
         secretsOf(parsed.options.connection).forEach(log.addSecret);

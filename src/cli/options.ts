@@ -55,3 +55,8 @@ export interface KeyOptions {
   limit: number | undefined;
   json: boolean;
 }
+
+/** `pglock completion <shell>`: which shell's completion script to print. */
+export interface CompletionOptions {
+  shell: 'bash' | 'zsh' | 'fish';
+}

@@ -3,14 +3,16 @@ import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { MAX_LIMIT, lockIdForKey, parseLockId } from '../lock-id.js';
-import type { CommandSpec, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
+import type { CommandSpec, CompletionOptions, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
 import { type FlagSpec, type ProgramSpec, scanArgs } from './flags.js';
+import { SEE_ALSO } from './see-also.js';
 import { readVersion } from './version.js';
 
 export type ParseResult =
   | { kind: 'run'; options: RunOptions }
   | { kind: 'status'; options: StatusOptions }
   | { kind: 'key'; options: KeyOptions }
+  | { kind: 'completion'; options: CompletionOptions }
   /** --help or --version: print `stdout` and exit 0. */
   | { kind: 'print'; stdout: string };
 
@@ -52,13 +54,28 @@ interface KeyFlags {
 
 // The only module that knows the command line: argv in, typed options out, or the help or version
 // text, which main prints on stdout because the user asked for it; nothing else runs then.
-// `status` and `key` are subcommands only as the very first argument: `pglock --key k -- status`
-// runs a command named status, like any other.
+// Subcommands (SUBCOMMANDS, below) are subcommands only as the very first argument:
+// `pglock --key k -- status` runs a command named status, like any other.
 export function parseArgs(argv: string[], env: Env): ParseResult {
   const [first, ...rest] = argv;
-  if (first === 'status') return parse(STATUS, rest, (flags) => ({ kind: 'status', options: toStatusOptions(flags as unknown as StatusFlags, env) }));
-  if (first === 'key') return parse(KEY, rest, (flags, operands) => ({ kind: 'key', options: toKeyOptions(flags as unknown as KeyFlags, operands) }));
-  return parse(RUN, argv, (flags, operands) => ({ kind: 'run', options: toRunOptions(flags as unknown as RawFlags, operands, env) }));
+  const subcommand = SUBCOMMANDS.find((entry) => entry.name === first);
+  if (subcommand) return parse(subcommand.spec, rest, subcommand.build, env);
+  return parse(runProgram(), argv, (flags, operands) => ({ kind: 'run', options: toRunOptions(flags as unknown as RawFlags, operands, env) }), env);
+}
+
+/** Every program's spec: the run program's and each subcommand's, for help, the man page and completion. */
+export function listPrograms(): { run: ProgramSpec; subcommands: { name: string; spec: ProgramSpec }[] } {
+  return { run: runProgram(), subcommands: SUBCOMMANDS.map(({ name, spec }) => ({ name, spec })) };
+}
+
+// pglock's own spec, with the list of subcommands its help shows, each with its operands
+// (`key <name>`), made from the table that dispatches them.
+function runProgram(): ProgramSpec {
+  const subcommands = SUBCOMMANDS.map(({ name, spec }) => ({
+    name: [name, ...(spec.operands === 'command' ? [] : spec.operands.map((operand) => `<${operand.name}>`))].join(' '),
+    description: spec.summary ?? spec.description,
+  }));
+  return { ...RUN, subcommands };
 }
 
 /**
@@ -74,17 +91,25 @@ export function requestedLogFormat(argv: string[]): LogFormat {
   return format;
 }
 
-type Build = (flags: Record<string, string | boolean | undefined>, operands: string[]) => ParseResult;
+type Build = (flags: Record<string, string | boolean | undefined>, operands: string[], env: Env) => ParseResult;
 
-function parse(program: ProgramSpec, argv: string[], build: Build): ParseResult {
-  const scanned = scanArgs(argv, program);
+// Every program's help ends with where the manual and the guides are.
+function parse(program: ProgramSpec, argv: string[], build: Build, env: Env): ParseResult {
+  const scanned = scanArgs(argv, { ...program, footer: program.footer ? `${program.footer}\n\n${SEE_ALSO}` : SEE_ALSO });
   if (scanned.kind === 'help') return { kind: 'print', stdout: scanned.text };
   if (scanned.kind === 'version') return { kind: 'print', stdout: `${readVersion()}\n` };
-  return build(scanned.flags, scanned.operands);
+  return build(scanned.flags, scanned.operands, env);
 }
 
 const HELP: FlagSpec = { name: 'help', short: 'h', description: 'show this help', action: 'help' };
-const LOG_FORMAT: FlagSpec = { name: 'log-format', value: '<format>', description: 'text, or json: one JSON object per stderr line', default: 'text' };
+const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+const LOG_FORMAT: FlagSpec = {
+  name: 'log-format',
+  value: '<format>',
+  description: 'text, or json: one JSON object per stderr line',
+  default: 'text',
+  choices: LOG_FORMATS,
+};
 const CONNECT_TIMEOUT: FlagSpec = {
   name: 'connect-timeout',
   value: '<duration>',
@@ -94,7 +119,7 @@ const CONNECT_TIMEOUT: FlagSpec = {
 
 const RUN: ProgramSpec = {
   name: 'pglock',
-  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>",
+  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>\n       pglock completion bash|zsh|fish",
   description: 'Run a command while holding a PostgreSQL advisory lock: at most one runs per key, across all hosts.',
   operands: 'command',
   commandHelp: { name: 'command', description: 'the command to run and its arguments' },
@@ -141,14 +166,13 @@ const RUN: ProgramSpec = {
     { name: 'version', short: 'V', description: 'print the version', action: 'version' },
     HELP,
   ],
-  footer:
-    'Subcommands (only as the first argument):\n  status [--key <name>] [--json]  list advisory locks, holders and waiters\n  key <name>                      print the lock id of a key and the SQL that takes the same lock',
 };
 
 const STATUS: ProgramSpec = {
   name: 'pglock status',
   usage: 'pglock status [options]',
   description: 'List the advisory locks in the database: holders and waiters, and who they are.',
+  summary: 'list advisory locks, holders and waiters',
   operands: [],
   flags: [
     { name: 'key', short: 'k', value: '<name>', description: 'only this key (and its --limit slots)' },
@@ -169,6 +193,7 @@ const KEY: ProgramSpec = {
   name: 'pglock key',
   usage: 'pglock key [options] <name>',
   description: 'Print the advisory lock id of a key, and the SQL that takes the same lock.',
+  summary: 'print the lock id of a key and the SQL that takes the same lock',
   operands: [{ name: 'name', description: 'the lock key' }],
   flags: [
     { name: 'limit', short: 'n', value: '<n>', description: 'also print the slot ids that --limit n uses' },
@@ -176,6 +201,24 @@ const KEY: ProgramSpec = {
     HELP,
   ],
 };
+
+const SHELLS = ['bash', 'zsh', 'fish'] as const;
+const COMPLETION: ProgramSpec = {
+  name: 'pglock completion',
+  usage: 'pglock completion <shell>',
+  description: "Print a completion script for the shell on stdout: pglock's options, subcommands and their values.",
+  summary: 'print a shell completion script (bash, zsh or fish)',
+  operands: [{ name: 'shell', description: SHELLS.join(', '), choices: SHELLS }],
+  flags: [HELP],
+};
+
+// The subcommands, by the first argument that names them: dispatch, help, man page and completion
+// all read this list.
+const SUBCOMMANDS: { name: string; spec: ProgramSpec; build: Build }[] = [
+  { name: 'status', spec: STATUS, build: (flags, _, env) => ({ kind: 'status', options: toStatusOptions(flags as unknown as StatusFlags, env) }) },
+  { name: 'key', spec: KEY, build: (flags, operands) => ({ kind: 'key', options: toKeyOptions(flags as unknown as KeyFlags, operands) }) },
+  { name: 'completion', spec: COMPLETION, build: (_, operands) => ({ kind: 'completion', options: toCompletionOptions(operands) }) },
+];
 
 function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptions {
   if (flags.verbose && flags.quiet) throw new UsageError('--verbose and --quiet cannot be used together');
@@ -233,6 +276,12 @@ function toKeyOptions(flags: KeyFlags, positional: string[]): KeyOptions {
   return { key, limit: flags.limit === undefined ? undefined : parseLimit(flags.limit), json: flags.json === true };
 }
 
+function toCompletionOptions(positional: string[]): CompletionOptions {
+  const shell = SHELLS.find((known) => known === positional[0]); // the scan makes sure there is one
+  if (shell === undefined) throw new UsageError(`unknown shell '${positional[0]}': pglock completion takes ${SHELLS.join(', ')}`);
+  return { shell };
+}
+
 function parseLimit(text: string): number {
   if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > MAX_LIMIT) {
     throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT}, got '${text}'`);
@@ -241,8 +290,9 @@ function parseLimit(text: string): number {
 }
 
 function parseLogFormat(text: string): LogFormat {
-  if (text !== 'text' && text !== 'json') throw new UsageError(`--log-format must be text or json, got '${text}'`);
-  return text;
+  const format = LOG_FORMATS.find((known) => known === text);
+  if (format === undefined) throw new UsageError(`--log-format must be text or json, got '${text}'`);
+  return format;
 }
 
 // --key and --lock-id exclude each other; PGLOCK_KEY from the environment yields to --lock-id.
