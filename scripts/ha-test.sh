@@ -48,7 +48,8 @@ secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 
 # Cleanup: everything this run started lives in $W (its command line names $W) or is in BG_PIDS.
 W=''
 SKIPPED=0
-BG_PIDS=()
+BG_PIDS=()    # pglock runs
+STACK_PIDS=() # etcd, haproxy
 declare -A PATRONI_PID=()
 
 pids_naming() { # pids of the processes whose command line names the directory $1
@@ -63,6 +64,7 @@ cleanup() {
   trap - EXIT INT TERM HUP
   set +eu
   case "$rc" in 129 | 130 | 143) say "interrupted (exit $rc): stopping everything" ;; esac
+  # pglock runs first, then Patroni (which stops its PostgreSQL), then etcd and HAProxy.
   for pid in "${BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   if [ -n "$W" ]; then
     # Patroni stops its own PostgreSQL on SIGTERM (a stopped one is continued first).
@@ -76,6 +78,8 @@ cleanup() {
       [ "$alive" = 0 ] && break
       sleep 0.1
     done
+    for pid in "${STACK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    sleep 0.3
     # Then whatever is left: postgres, etcd, haproxy, pglock commands (all name $W).
     for i in 1 2 3; do
       pids=$(pids_naming "$W")
@@ -164,7 +168,8 @@ start_etcd() {
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER" \
     --initial-cluster "e1=http://127.0.0.1:$ETCD_PEER" --initial-cluster-state new \
     --initial-cluster-token "$SCOPE" >"$W/logs/etcd.log" 2>&1 &
-  BG_PIDS+=($!)
+  STACK_PIDS+=($!)
+  disown $!
   local i
   for ((i = 0; i < 100; i++)); do
     ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_CLIENT" --command-timeout=1s endpoint health >/dev/null 2>&1 && return 0
@@ -247,6 +252,7 @@ start_patroni() { # m: as the postgres user (exec'd, so $! is Patroni's own pid)
   setpriv --reuid=postgres --regid=postgres --init-groups env HOME="$W/$m" \
     patroni "$W/$m/patroni.yml" >>"$W/logs/patroni-$m.log" 2>&1 &
   PATRONI_PID[$m]=$!
+  disown $!
 }
 
 start_haproxy() {
@@ -275,7 +281,8 @@ $servers
 EOF
   haproxy -c -q -f "$W/haproxy.cfg" || die "haproxy rejects its configuration"
   haproxy -db -f "$W/haproxy.cfg" >"$W/logs/haproxy.log" 2>&1 &
-  BG_PIDS+=($!)
+  STACK_PIDS+=($!)
+  disown $!
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -376,6 +383,7 @@ pglock_bg() {
     echo $? >"$W/runs/$run.rc.tmp" && mv "$W/runs/$run.rc.tmp" "$W/runs/$run.rc"
   ) &
   BG_PIDS+=($!)
+  disown $!
 }
 rc_of() { cat "$W/runs/$1.rc" 2>/dev/null || echo '-'; }
 last_err() { # the last line of a run's stderr, or "(nothing on stderr)"
@@ -566,6 +574,10 @@ paused_scenario() {
   say "  SIGCONT $old's Patroni"
   kill -CONT "${PATRONI_PID[$old]}"
   wait_runs 90 "$scen-haproxy-holder" "$scen-multi-holder" || say "  a holder had not ended 90s after SIGCONT"
+  # Who leads once the old leader's Patroni is back (Patroni 3.0.2 with etcd3 has been seen to take
+  # the leader key back on SIGCONT, demoting the member promoted meanwhile).
+  sleep $LOOP_WAIT
+  say "  after SIGCONT: leader $(leader || echo none) ($(cluster_line))"
   local report=''
   for route in haproxy multi; do
     for r in holder fresh; do
