@@ -25,7 +25,9 @@
 # Everything it started is stopped on any exit, and the temp directory removed.
 #
 # Environment: HA_ASSERT_SUPERSEDED=1 (fail on the paused leader's overlap); HA_KEEP=1 (keep the
-# temp directory, for a look at the logs).
+# temp directory, for a look at the logs); HA_HAPROXY_CHECK (HAProxy's check timing, default
+# `inter 1s fall 2 rise 1`; Patroni's own example, `inter 3s fall 3 rise 2`, routes to a demoted
+# primary for longer); HA_PAUSED_HOLDER_OPTS (extra pglock options for the paused leader's holders).
 set -euo pipefail
 
 T0=$(date +%s)
@@ -37,6 +39,7 @@ PACKAGES=(patroni etcd-server etcd-client haproxy postgresql-15 curl)
 SCOPE=pglock-ha
 TTL=10 LOOP_WAIT=2 RETRY_TIMEOUT=4
 ASSERT_SUPERSEDED=${HA_ASSERT_SUPERSEDED:-0}
+HAPROXY_CHECK=${HA_HAPROXY_CHECK:-inter 1s fall 2 rise 1}
 
 say() { printf 'ha-test: %s\n' "$*"; }
 die() { say "error: $*" >&2; exit 1; }
@@ -143,10 +146,10 @@ chown postgres: "$W/logs" 2>/dev/null || true
 read -r -a PORTS <<<"$(node -e '
   const net = require("node:net"); const servers = [];
   (async () => {
-    for (let i = 0; i < 9; i++) servers.push(await new Promise((ok) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => ok(s)); }));
+    for (let i = 0; i < 10; i++) servers.push(await new Promise((ok) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => ok(s)); }));
     console.log(servers.map((s) => s.address().port).join(" ")); servers.forEach((s) => s.close());
   })();')"
-ETCD_CLIENT=${PORTS[0]} ETCD_PEER=${PORTS[1]} HA_PORT=${PORTS[2]}
+ETCD_CLIENT=${PORTS[0]} ETCD_PEER=${PORTS[1]} HA_PORT=${PORTS[2]} HA_STATS_PORT=${PORTS[9]}
 declare -A PG_PORT=([m1]=${PORTS[3]} [m2]=${PORTS[4]} [m3]=${PORTS[5]})
 declare -A REST_PORT=([m1]=${PORTS[6]} [m2]=${PORTS[7]} [m3]=${PORTS[8]})
 MEMBERS=(m1 m2 m3)
@@ -272,11 +275,17 @@ defaults
     timeout server 30m
     timeout check 1s
 
+listen stats
+    mode http
+    bind 127.0.0.1:$HA_STATS_PORT
+    stats enable
+    stats uri /
+
 listen primary
     bind 127.0.0.1:$HA_PORT
     option httpchk GET /primary
     http-check expect status 200
-    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+    default-server $HAPROXY_CHECK on-marked-down shutdown-sessions
 $servers
 EOF
   haproxy -c -q -f "$W/haproxy.cfg" || die "haproxy rejects its configuration"
@@ -298,6 +307,10 @@ leader() { # the member whose REST /primary says 200 (the first, if several do)
 su_psql() { # su_psql port sql
   PGPASSWORD=$SU_PW PGCONNECT_TIMEOUT=2 psql -X -qAt -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "$2" 2>/dev/null
 }
+haproxy_up() { # the members HAProxy's primary port routes to (marked UP), space-separated
+  curl -s --max-time 2 "http://127.0.0.1:$HA_STATS_PORT/;csv" 2>/dev/null |
+    awk -F, '$1 == "primary" && $2 != "FRONTEND" && $2 != "BACKEND" && $18 ~ /^UP/ { printf "%s ", $2 }' | sed 's/ $//'
+}
 postmaster_pid() { head -n 1 "$W/$1/data/postmaster.pid" 2>/dev/null; }
 cluster_line() { # m1=leader m2=replica …, as Patroni's REST says (role/state)
   local m out='' j
@@ -309,8 +322,8 @@ cluster_line() { # m1=leader m2=replica …, as Patroni's REST says (role/state)
   echo "$out"
 }
 
-# Healthy: one leader, both others replicas streaming from it, HAProxy and the multi-host URL both
-# reach the leader, and the pglock role logs in. Polls for at most $1 seconds.
+# Healthy: one leader, both others replicas streaming from it, HAProxy routes to the leader alone,
+# HAProxy and the multi-host URL both reach it, and the pglock role logs in. Polls for at most $1 seconds.
 wait_healthy() {
   local secs=$1 deadline l m ok
   deadline=$(($(date +%s) + secs))
@@ -324,12 +337,13 @@ wait_healthy() {
       done
     fi
     [ "$ok" = 1 ] && [ "$(su_psql "${PG_PORT[$l]}" "select count(*) from pg_stat_replication where state = 'streaming'")" = 2 ] || ok=0
+    [ "$ok" = 1 ] && [ "$(haproxy_up)" = "$l" ] || ok=0
     [ "$ok" = 1 ] && [ "$(PGCONNECT_TIMEOUT=2 psql -X -qAt "$HAPROXY_URL" -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ] || ok=0
     [ "$ok" = 1 ] && [ "$(PGCONNECT_TIMEOUT=2 psql -X -qAt "$MULTI_URL?target_session_attrs=read-write" -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ] || ok=0
     if [ "$ok" = 1 ]; then LEADER=$l; return 0; fi
     sleep 0.5
   done
-  say "not healthy after ${secs}s: $(cluster_line)"
+  say "not healthy after ${secs}s: $(cluster_line) haproxy routes to: $(haproxy_up)"
   return 1
 }
 
@@ -353,7 +367,7 @@ reset_cluster() {
     done
     wait_healthy 90 || die "the cluster did not come back to 3 healthy members"
   fi
-  say "cluster healthy in $(($(date +%s) - t))s: leader $LEADER ($(cluster_line))"
+  say "cluster healthy in $(($(date +%s) - t))s: leader $LEADER ($(cluster_line)haproxy routes to $(haproxy_up))"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -598,6 +612,7 @@ paused_scenario() {
 
 # ---------------------------------------------------------------------------------------------
 say "patroni $(patroni --version | awk '{print $2}'), etcd $(etcd --version | awk 'NR==1{print $3}'), $(haproxy -v | awk 'NR==1{print $1, $3}'), $("$PG_BIN/postgres" --version), node $(node --version)"
+say "haproxy check: $HAPROXY_CHECK"
 say "ports: etcd $ETCD_CLIENT, haproxy $HA_PORT, postgres ${PG_PORT[m1]},${PG_PORT[m2]},${PG_PORT[m3]}, rest ${REST_PORT[m1]},${REST_PORT[m2]},${REST_PORT[m3]}"
 t=$(date +%s)
 start_etcd
