@@ -146,10 +146,10 @@ chown postgres: "$W/logs" 2>/dev/null || true
 read -r -a PORTS <<<"$(node -e '
   const net = require("node:net"); const servers = [];
   (async () => {
-    for (let i = 0; i < 10; i++) servers.push(await new Promise((ok) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => ok(s)); }));
+    for (let i = 0; i < 11; i++) servers.push(await new Promise((ok) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => ok(s)); }));
     console.log(servers.map((s) => s.address().port).join(" ")); servers.forEach((s) => s.close());
   })();')"
-ETCD_CLIENT=${PORTS[0]} ETCD_PEER=${PORTS[1]} HA_PORT=${PORTS[2]} HA_STATS_PORT=${PORTS[9]}
+ETCD_CLIENT=${PORTS[0]} ETCD_PEER=${PORTS[1]} HA_PORT=${PORTS[2]} HA_STATS_PORT=${PORTS[9]} HA_SLOW_PORT=${PORTS[10]}
 declare -A PG_PORT=([m1]=${PORTS[3]} [m2]=${PORTS[4]} [m3]=${PORTS[5]})
 declare -A REST_PORT=([m1]=${PORTS[6]} [m2]=${PORTS[7]} [m3]=${PORTS[8]})
 MEMBERS=(m1 m2 m3)
@@ -158,12 +158,24 @@ REPL_PW="repl-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 APP_USER=pglock_app
 APP_PW="app-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 HAPROXY_URL="postgres://$APP_USER:$APP_PW@127.0.0.1:$HA_PORT/postgres"
+HAPROXY_SLOW_URL="postgres://$APP_USER:$APP_PW@127.0.0.1:$HA_SLOW_PORT/postgres"
 multi_url() { # multi_url m1 m2 m3: every member, in this order
   local hosts='' m
   for m in "$@"; do hosts+="${hosts:+,}127.0.0.1:${PG_PORT[$m]}"; done
   echo "postgres://$APP_USER:$APP_PW@$hosts/postgres"
 }
 MULTI_URL=$(multi_url m1 m2 m3)
+# The routes pglock takes to the primary: HAProxy's primary port (checks every second), a second
+# HAProxy port with the check timing of Patroni's own example (slower: it routes to a demoted
+# primary for a few seconds after a switchover), and every member in a multi-host URL.
+ROUTES=(haproxy haproxy-slow multi)
+route_url() {
+  case $1 in
+    haproxy) echo "$HAPROXY_URL" ;;
+    haproxy-slow) echo "$HAPROXY_SLOW_URL" ;;
+    multi) echo "$MULTI_URL" ;;
+  esac
+}
 
 start_etcd() {
   etcd --name e1 --data-dir "$W/etcd" \
@@ -263,6 +275,8 @@ start_haproxy() {
   for m in "${MEMBERS[@]}"; do
     servers+="    server $m 127.0.0.1:${PG_PORT[$m]} maxconn 100 check port ${REST_PORT[$m]}"$'\n'
   done
+  # Each listener: option httpchk on Patroni's /primary, expect 200, shut the sessions down when
+  # the server is marked down (Patroni's HAProxy example).
   cat >"$W/haproxy.cfg" <<EOF
 global
     maxconn 300
@@ -287,6 +301,13 @@ listen primary
     http-check expect status 200
     default-server $HAPROXY_CHECK on-marked-down shutdown-sessions
 $servers
+listen primary-slow
+    bind 127.0.0.1:$HA_SLOW_PORT
+    timeout check 3s
+    option httpchk GET /primary
+    http-check expect status 200
+    default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions
+$servers
 EOF
   haproxy -c -q -f "$W/haproxy.cfg" || die "haproxy rejects its configuration"
   haproxy -db -f "$W/haproxy.cfg" >"$W/logs/haproxy.log" 2>&1 &
@@ -307,9 +328,9 @@ leader() { # the member whose REST /primary says 200 (the first, if several do)
 su_psql() { # su_psql port sql
   PGPASSWORD=$SU_PW PGCONNECT_TIMEOUT=2 psql -X -qAt -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "$2" 2>/dev/null
 }
-haproxy_up() { # the members HAProxy's primary port routes to (marked UP), space-separated
+haproxy_up() { # haproxy_up [listener]: the members it routes to (marked UP), space-separated
   curl -s --max-time 2 "http://127.0.0.1:$HA_STATS_PORT/;csv" 2>/dev/null |
-    awk -F, '$1 == "primary" && $2 != "FRONTEND" && $2 != "BACKEND" && $18 ~ /^UP/ { printf "%s ", $2 }' | sed 's/ $//'
+    awk -F, -v px="${1:-primary}" '$1 == px && $2 != "FRONTEND" && $2 != "BACKEND" && $18 ~ /^UP/ { printf "%s ", $2 }' | sed 's/ $//'
 }
 postmaster_pid() { head -n 1 "$W/$1/data/postmaster.pid" 2>/dev/null; }
 cluster_line() { # m1=leader m2=replica …, as Patroni's REST says (role/state)
@@ -337,13 +358,13 @@ wait_healthy() {
       done
     fi
     [ "$ok" = 1 ] && [ "$(su_psql "${PG_PORT[$l]}" "select count(*) from pg_stat_replication where state = 'streaming'")" = 2 ] || ok=0
-    [ "$ok" = 1 ] && [ "$(haproxy_up)" = "$l" ] || ok=0
+    [ "$ok" = 1 ] && [ "$(haproxy_up)" = "$l" ] && [ "$(haproxy_up primary-slow)" = "$l" ] || ok=0
     [ "$ok" = 1 ] && [ "$(PGCONNECT_TIMEOUT=2 psql -X -qAt "$HAPROXY_URL" -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ] || ok=0
     [ "$ok" = 1 ] && [ "$(PGCONNECT_TIMEOUT=2 psql -X -qAt "$MULTI_URL?target_session_attrs=read-write" -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ] || ok=0
     if [ "$ok" = 1 ]; then LEADER=$l; return 0; fi
     sleep 0.5
   done
-  say "not healthy after ${secs}s: $(cluster_line) haproxy routes to: $(haproxy_up)"
+  say "not healthy after ${secs}s: $(cluster_line) haproxy routes to: $(haproxy_up) / $(haproxy_up primary-slow)"
   return 1
 }
 
@@ -367,7 +388,7 @@ reset_cluster() {
     done
     wait_healthy 90 || die "the cluster did not come back to 3 healthy members"
   fi
-  say "cluster healthy in $(($(date +%s) - t))s: leader $LEADER ($(cluster_line)haproxy routes to $(haproxy_up))"
+  say "cluster healthy in $(($(date +%s) - t))s: leader $LEADER ($(cluster_line)haproxy routes to $(haproxy_up) / $(haproxy_up primary-slow))"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -463,7 +484,7 @@ check_queue() {
     rc=$(rc_of "$r")
     say "  $route $r: exit $rc (expected 0) — $(last_err "$r")"
     if [ "$rc" != 0 ]; then
-      if [ "$rc" = 69 ] && [ "$route" = haproxy ]; then
+      if [ "$rc" = 69 ] && [ "$route" != multi ]; then
         fail "$scen/$route: waiter $r exited 69 (a standby behind HAProxy ends a --wait at once: the known defect)"
       else
         fail "$scen/$route: waiter $r exited $rc"
@@ -478,7 +499,7 @@ check_queue() {
   return "$bad"
 }
 
-# queue_scenario <name> <trigger function>: on each route (HAProxy, multi-host URL) a holder (12 s)
+# queue_scenario <name> <trigger function>: on each route (ROUTES) a holder (12 s)
 # and 4 waiters (1 s each) on a key of their own; then the trigger; then every run checked.
 queue_scenario() {
   local scen=$1 trigger=$2 t route url key log i runs=() all=() old new t_trigger t_leader t_done
@@ -486,8 +507,8 @@ queue_scenario() {
   t=$(now_ms)
   say "scenario $scen: leader $LEADER"
   old=$LEADER
-  for route in haproxy multi; do
-    [ "$route" = haproxy ] && url=$HAPROXY_URL || url=$MULTI_URL
+  for route in "${ROUTES[@]}"; do
+    url=$(route_url "$route")
     key="ha-$scen-$route" log="$W/logs/$scen-$route.log"
     : >"$log"
     pglock_bg "$scen-$route-holder" "$url" "$key" "$log" 12 --wait --connect-timeout 30s
@@ -496,7 +517,7 @@ queue_scenario() {
       pglock_bg "$scen-$route-w$i" "$url" "$key" "$log" 1 --wait --timeout 90s --connect-timeout 30s
     done
   done
-  waiting_on "${PG_PORT[$old]}" 8 20 || say "  (not all 8 waiters were seen queued on $old within 20s; going on)"
+  waiting_on "${PG_PORT[$old]}" $((4 * ${#ROUTES[@]})) 20 || say "  (not all waiters were seen queued on $old within 20s; going on)"
   sleep 1
   t_trigger=$(now_ms)
   "$trigger" "$old"
@@ -512,20 +533,25 @@ queue_scenario() {
   else
     say "  no other member leads 40s after the $scen began: $(cluster_line)"
   fi
-  for route in haproxy multi; do
+  for route in "${ROUTES[@]}"; do
     all+=("$scen-$route-holder" "$scen-$route-w1" "$scen-$route-w2" "$scen-$route-w3" "$scen-$route-w4")
   done
   wait_runs 150 "${all[@]}" || say "  some pglock runs had not ended after 150s"
   t_done=$(now_ms)
   say "  all runs ended $((t_done - t_trigger)) ms after the $scen began"
-  for route in haproxy multi; do
+  for route in "${ROUTES[@]}"; do
     check_queue "$scen" "$route" "$W/logs/$scen-$route.log" "$scen-$route-holder" \
       "$scen-$route-w1" "$scen-$route-w2" "$scen-$route-w3" "$scen-$route-w4" || ok=0
   done
   [ -n "$new" ] || { fail "$scen: no new leader"; ok=0; }
-  SUMMARY+=("$(printf '%-11s %s  %5ss  new leader %s after %sms  holders %s/%s' "$scen" \
+  local codes=''
+  for route in "${ROUTES[@]}"; do
+    codes+=" $route $(rc_of "$scen-$route-holder")/"
+    codes+="$(rc_of "$scen-$route-w1"),$(rc_of "$scen-$route-w2"),$(rc_of "$scen-$route-w3"),$(rc_of "$scen-$route-w4")"
+  done
+  SUMMARY+=("$(printf '%-11s %s  %5ss  new leader %s after %sms  exits (holder/waiters):%s' "$scen" \
     "$([ $ok = 1 ] && echo ok || echo FAILED)" "$(secs_since "$t")" "${new:--}" \
-    "$((t_leader - t_trigger))" "$(rc_of "$scen-haproxy-holder")" "$(rc_of "$scen-multi-holder")")")
+    "$((t_leader - t_trigger))" "$codes")")
 }
 
 trigger_switchover() { # Patroni's REST API, to the next member
@@ -549,7 +575,7 @@ trigger_failover() { # SIGKILL to the leader's postmaster
 # PAUSED_HOLDER_OPTS and set HA_ASSERT_SUPERSEDED=1 to make it an assertion.
 PAUSED_HOLDER_OPTS=(${HA_PAUSED_HOLDER_OPTS:-})
 paused_scenario() {
-  local scen=paused t old new route url key log i t_stop t_leader ok=1 ov most starts ends fresh_url
+  local scen=paused t old new route url key log i r t_stop t_leader ok=1 ov most starts ends fresh_url
   t=$(now_ms)
   old=$LEADER
   say "scenario $scen: leader $old"
@@ -557,8 +583,8 @@ paused_scenario() {
   local order=()
   for i in "${MEMBERS[@]}"; do [ "$i" = "$old" ] || order+=("$i"); done
   fresh_url=$(multi_url "${order[@]}" "$old")
-  for route in haproxy multi; do
-    [ "$route" = haproxy ] && url=$HAPROXY_URL || url=$MULTI_URL
+  for route in "${ROUTES[@]}"; do
+    url=$(route_url "$route")
     key="ha-$scen-$route" log="$W/logs/$scen-$route.log"
     : >"$log"
     pglock_bg "$scen-$route-holder" "$url" "$key" "$log" 45 --wait --connect-timeout 30s "${PAUSED_HOLDER_OPTS[@]}"
@@ -579,21 +605,22 @@ paused_scenario() {
     ok=0
   else
     say "  new leader $new $((t_leader - t_stop)) ms after the pause (ttl ${TTL}s)"
-    for route in haproxy multi; do
-      [ "$route" = haproxy ] && url=$HAPROXY_URL || url=$fresh_url
+    for route in "${ROUTES[@]}"; do
+      url=$(route_url "$route")
+      [ "$route" = multi ] && url=$fresh_url
       pglock_bg "$scen-$route-fresh" "$url" "ha-$scen-$route" "$W/logs/$scen-$route.log" 3 --wait --timeout 60s --connect-timeout 30s
     done
-    wait_runs 90 "$scen-haproxy-fresh" "$scen-multi-fresh" || say "  a fresh pglock had not ended after 90s"
+    wait_runs 90 $(for route in "${ROUTES[@]}"; do echo "$scen-$route-fresh"; done) || say "  a fresh pglock had not ended after 90s"
   fi
   say "  SIGCONT $old's Patroni"
   kill -CONT "${PATRONI_PID[$old]}"
-  wait_runs 90 "$scen-haproxy-holder" "$scen-multi-holder" || say "  a holder had not ended 90s after SIGCONT"
+  wait_runs 90 $(for route in "${ROUTES[@]}"; do echo "$scen-$route-holder"; done) || say "  a holder had not ended 90s after SIGCONT"
   # Who leads once the old leader's Patroni is back (Patroni 3.0.2 with etcd3 has been seen to take
   # the leader key back on SIGCONT, demoting the member promoted meanwhile).
   sleep $LOOP_WAIT
   say "  after SIGCONT: leader $(leader || echo none) ($(cluster_line))"
   local report=''
-  for route in haproxy multi; do
+  for route in "${ROUTES[@]}"; do
     for r in holder fresh; do
       say "  $route $r: exit $(rc_of "$scen-$route-$r") — $(last_err "$scen-$route-$r")"
     done
@@ -613,7 +640,7 @@ paused_scenario() {
 # ---------------------------------------------------------------------------------------------
 say "patroni $(patroni --version | awk '{print $2}'), etcd $(etcd --version | awk 'NR==1{print $3}'), $(haproxy -v | awk 'NR==1{print $1, $3}'), $("$PG_BIN/postgres" --version), node $(node --version)"
 say "haproxy check: $HAPROXY_CHECK"
-say "ports: etcd $ETCD_CLIENT, haproxy $HA_PORT, postgres ${PG_PORT[m1]},${PG_PORT[m2]},${PG_PORT[m3]}, rest ${REST_PORT[m1]},${REST_PORT[m2]},${REST_PORT[m3]}"
+say "ports: etcd $ETCD_CLIENT, haproxy $HA_PORT (slow checks $HA_SLOW_PORT, stats $HA_STATS_PORT), postgres ${PG_PORT[m1]},${PG_PORT[m2]},${PG_PORT[m3]}, rest ${REST_PORT[m1]},${REST_PORT[m2]},${REST_PORT[m3]}"
 t=$(date +%s)
 start_etcd
 for m in "${MEMBERS[@]}"; do write_member_config "$m"; done
