@@ -4,10 +4,12 @@
 #   bash scripts/ha-test.sh
 #
 # It brings up, on 127.0.0.1 only and in a private temp directory: one etcd (v3 API), three Patroni
-# members running PostgreSQL 15 (as the `postgres` user) and HAProxy with a primary port that is
-# health-checked on Patroni's REST `/primary`, as Patroni's documentation recommends. Every port is a
-# free one picked at start. pglock (this checkout's bin/pglock.cjs) logs in with a password (scram)
-# through both HAProxy and a multi-host URL (every member), and three scenarios are run:
+# members running PostgreSQL 15 (as the `postgres` user) and HAProxy with two primary ports that
+# are health-checked on Patroni's REST `/primary`, as Patroni's documentation recommends: one every
+# second (inter 1s fall 2 rise 1), one with the timing of Patroni's example (inter 3s fall 3 rise 2,
+# which routes to a demoted primary for a few seconds). Every port is a free one picked at start.
+# pglock (this checkout's bin/pglock.cjs) logs in with a password (scram) through both HAProxy ports
+# and a multi-host URL (every member), a key per route, and three scenarios are run:
 #
 #   switchover  a holder runs, 4 waiters queue; Patroni switches over to another member
 #   failover    the same, but the leader's postmaster is killed with SIGKILL
