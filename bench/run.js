@@ -7,7 +7,7 @@
 // (this node, plain). Prints the tables and the goal checks to stdout (progress goes to stderr) and
 // writes the raw samples to bench/results/<timestamp>.json and bench/results/latest.json.
 //
-//   node bench/run.js [--quick] [--only run-once,handoff,contention,rss,scale,budget,skip,phases]
+//   node bench/run.js [--quick] [--only run-once,handoff,contention,rss,scale,budget,skip,phases,library]
 //                     [--nodes 20,22,24] [--servers plain,tls]
 //
 // Exit code: 0 when every measurement ran correctly (goals are reported, not enforced), 1 when a
@@ -32,6 +32,7 @@ import { measureScale } from './measure/scale.js';
 import { measureBudget } from './measure/budget.js';
 import { measureSkip } from './measure/skip.js';
 import { measurePhases } from './measure/phases.js';
+import { measureLibrary } from './measure/library.js';
 
 // Measured for every Node × server; the others once.
 const PER_CELL = new Set(['run-once', 'handoff', 'contention', 'rss']);
@@ -44,6 +45,7 @@ const MEASUREMENTS = {
   budget: measureBudget,
   skip: measureSkip,
   phases: measurePhases,
+  library: measureLibrary,
 };
 
 // Sizes: the full run takes about three minutes on 2 cores (budget alone about one); --quick is a
@@ -57,6 +59,7 @@ const FULL = {
   budget: { count: 60, roleLimit: 20, sectionSeconds: '0.3' },
   skip: { runs: 15, warmups: 2 },
   phases: { runs: 15, warmups: 2 },
+  library: { count: 2000, slowCount: 50, handovers: 40, warmups: 20 },
 };
 const QUICK = {
   'run-once': { runs: 5, warmups: 1 },
@@ -67,6 +70,7 @@ const QUICK = {
   budget: { count: 20, roleLimit: 8, sectionSeconds: '0.3' },
   skip: { runs: 3, warmups: 1 },
   phases: { runs: 3, warmups: 1 },
+  library: { count: 200, slowCount: 10, handovers: 8, warmups: 5 },
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));

@@ -1,5 +1,8 @@
 // The library: the same core the pglock CLI uses.
 export { acquireLock, withLock, Lock, type AcquireOptions } from './lock.js';
+export { openLockSession, LockSession, SessionLock, type LockSessionOptions, type SessionAcquireOptions } from './session/index.js';
+export { withTransactionLock, type TransactionLock, type TransactionLockOptions } from './transaction-lock.js';
+export { elect, type Election, type ElectOptions, type Leader, type TermEnd } from './election/index.js';
 export { lockIdForKey, parseLockId, lockIdSql, slotIds } from './lock-id.js';
 export { listAdvisoryLocks, describeHolder, type AdvisoryLockRow } from './holders.js';
 export { RUNS_TABLE, CREATE_RUNS_TABLE, describeRun, listRuns, type RunRecord, type RunOutcome, type RunEnd } from './runs/index.js';

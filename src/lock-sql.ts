@@ -42,8 +42,8 @@ export function tryLockCall(id: bigint, shared: boolean): string {
   return lockCall('pg_try_advisory_lock', id, shared);
 }
 
-/** `pg_advisory_lock(id)` and its kin, session level, for one bigint id, shared or not. */
-export function lockCall(fn: 'pg_try_advisory_lock' | 'pg_advisory_lock' | 'pg_advisory_unlock', id: bigint, shared = false): string {
+/** `pg_advisory_lock(id)` and its kin (session or transaction level), for one bigint id, shared or not. */
+export function lockCall(fn: 'pg_try_advisory_lock' | 'pg_advisory_lock' | 'pg_advisory_unlock' | 'pg_try_advisory_xact_lock' | 'pg_advisory_xact_lock', id: bigint, shared = false): string {
   return `pg_catalog.${fn}${shared ? '_shared' : ''}(${intLiteral(id)}::pg_catalog.int8)`;
 }
 

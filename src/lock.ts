@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import {
-  type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, errorCode, isRetryable,
+  type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, isRetryable,
   openSession, pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
 } from './connection/index.js';
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, RecentRunError, UsageError } from './errors.js';
@@ -416,7 +416,7 @@ async function recordEndElsewhere(request: LockRequest, fencingToken: bigint, en
 function shouldReconnect(request: LockRequest, error: unknown): boolean {
   if (!request.wait || request.options.signal?.aborted) return false;
   if (request.deadline !== undefined && Date.now() >= request.deadline) return false;
-  return isRetryable(error) && errorCode(error) !== 'ESTANDBY';
+  return isRetryable(error);
 }
 
 // The latest recorded run of these ids, for the "busy" message: best effort.
@@ -430,7 +430,7 @@ async function findLastRun(session: Session, ids: bigint[]): Promise<RunRecord |
 
 // Who holds the lock, for the "busy" message: best effort, since the session may be gone
 // (undefined: could not look).
-async function findHolders(session: Session, ids: bigint[]): Promise<string[] | undefined> {
+export async function findHolders(session: Session, ids: bigint[]): Promise<string[] | undefined> {
   if (session.isClosed()) return undefined;
   try {
     const rows = await listAdvisoryLocks(session.sql, { ids });
@@ -456,7 +456,7 @@ export async function withLock<T>(options: AcquireOptions, fn: (lock: Lock) => P
 
 // A pooler in transaction or statement mode runs each statement on whichever backend is free:
 // the lock would belong to a backend pglock no longer talks to. Ask from a second statement.
-async function verifyOwnership(session: Session, id: bigint, shared: boolean, config: ConnectionConfig, applicationName: string): Promise<void> {
+export async function verifyOwnership(session: Session, id: bigint, shared: boolean, config: ConnectionConfig, applicationName: string): Promise<void> {
   const heldHere = await isLockHeld(session.sql, id, shared, session.backendPid);
   if (heldHere && !session.proxied) return;
   if (heldHere && (await probeBackendPid(config, session.host, applicationName)) !== session.backendPid) return;
@@ -469,7 +469,7 @@ async function verifyOwnership(session: Session, id: bigint, shared: boolean, co
   );
 }
 
-function resolveLockId(options: AcquireOptions): { id: bigint; key?: string } {
+export function resolveLockId(options: { key?: string | undefined; lockId?: bigint | undefined }): { id: bigint; key?: string } {
   if (options.key !== undefined && options.lockId !== undefined) throw new UsageError('give a key or a lockId, not both');
   if (options.lockId !== undefined) return { id: BigInt.asIntN(64, options.lockId) };
   if (options.key === undefined) throw new UsageError('a lock key (or lockId) is required');

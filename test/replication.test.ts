@@ -41,20 +41,24 @@ async function startPair(label: string): Promise<Pair> {
 
 const pair = await startPair('repl');
 
-t.test('a standby alone is refused: exit 69, the command never runs, one line that says why', async (t) => {
-  const result = await runPglock(['-d', pair.standbyUrl, '-k', uniqueKey('standby'), '--', 'echo', 'must not run']);
+t.test('a standby that stays one for the whole connect timeout is refused: exit 69, the command never runs, one line that says why', async (t) => {
+  const started = Date.now();
+  const result = await runPglock(['-d', pair.standbyUrl, '-k', uniqueKey('standby'), '--connect-timeout', '1s', '--', 'echo', 'must not run']);
   t.equal(result.code, 69);
+  t.ok(Date.now() - started >= 900, 'it kept trying for the connect timeout first (a writer endpoint may lead to a standby for seconds)');
   t.equal(result.stdout.toString(), '', 'the command did not run');
   t.match(result.stderr, new RegExp(`127\\.0\\.0\\.1:${pair.standby.port}/postgres is a standby \\(in recovery\\): advisory locks are not replicated`));
   t.match(result.stderr, /point pglock at the primary/);
   t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
   t.notMatch(result.stderr, new RegExp(pair.primary.password), 'no password');
-  const waiting = await runPglock(['-d', pair.standbyUrl, '-k', uniqueKey('standby'), '--wait', '--', 'echo', 'must not run']);
-  t.equal(waiting.code, 69, 'a waiter is refused too: a lone standby is a wrong address, not a failover');
+  const waiting = await runPglock(['-d', pair.standbyUrl, '-k', uniqueKey('standby'), '--wait', '--connect-timeout', '1s', '-v', '--', 'echo', 'must not run']);
+  t.equal(waiting.code, 69, 'a waiter too ends with 69 once its connect timeout has run out on a standby');
+  t.match(waiting.stderr, /cannot connect yet \(a standby \(in recovery\)\); try 1 failed, retrying in/, 'it said it was retrying');
+  t.match(waiting.stderr.trim().split('\n').at(-1), /is a standby \(in recovery\): advisory locks are not replicated/, 'and ended with the same clear line');
 });
 
 t.test('the library refuses a standby with code ESTANDBY', async (t) => {
-  await t.rejects(acquireLock({ url: pair.standbyUrl, key: uniqueKey('standby-lib') }), { name: 'StandbyError', code: 'ESTANDBY', exitCode: 69 });
+  await t.rejects(acquireLock({ url: pair.standbyUrl, key: uniqueKey('standby-lib'), connectTimeoutMs: 500 }), { name: 'StandbyError', code: 'ESTANDBY', exitCode: 69 });
   const lock = await acquireLock({ url: pair.standbyFirstUrl, key: uniqueKey('standby-lib') });
   const [row] = await lock.sql<{ standby: boolean }[]>`select pg_catalog.pg_is_in_recovery() as standby`;
   t.equal(row?.standby, false, 'with both hosts listed, the library locks on the primary');
@@ -85,6 +89,34 @@ t.test('target_session_attrs that asks for a standby is a usage error', async (t
   t.match(result.stderr, /pglock locks only on a primary/);
   const fine = await runPglock(['-d', `${pair.url}?target_session_attrs=read-write`, '-k', uniqueKey('tsa'), '--', 'true']);
   t.equal(fine.code, 0, 'read-write is accepted');
+});
+
+// A writer endpoint (HAProxy, a cloud DNS name) leads to the demoted member for a few seconds of a
+// failover: one address that is a standby first and a primary after promote. A waiter and a
+// fail-fast run started while it is a standby keep trying, and both run once it is promoted.
+t.test('one endpoint, a standby at first and a primary after promote: a waiter and a fail-fast run keep trying and run', async (t) => {
+  const moving = await startPair('moving');
+  const key = uniqueKey('moving');
+  const log = join(mkdtempSync(join(tmpdir(), 'pglock-moving-')), 'sections.log');
+  const section = (label: string, ms: number) => ['--', process.execPath, join(FIXTURES, 'record.mjs'), log, label, String(ms)];
+  const flags = ['-d', moving.standbyUrl, '-k', key, '-v', '--connect-timeout', '30s'];
+  const waiter = startPglock([...flags, '--wait', '--timeout', '60s', ...section('waiter', 300)]);
+  const fast = startPglock([...flags, '-E', '42', ...section('fast', 300)]);
+  await waiter.waitForStderr(/cannot connect yet \(a standby \(in recovery\)\); try 2 failed/);
+  await fast.waitForStderr(/cannot connect yet \(a standby \(in recovery\)\); try 2 failed/);
+  t.equal(waiter.child.exitCode, null, 'the waiter is still trying while the endpoint leads to a standby');
+  t.equal(fast.child.exitCode, null, 'so is the fail-fast run, within its connect timeout');
+  t.notOk(readLog(log).includes('start'), 'neither ran on the standby');
+  await moving.primary.stop('fast');
+  const promoted = Date.now();
+  moving.standby.promote();
+  const [waited, ran] = await Promise.all([waiter.result, fast.result]);
+  t.comment(`both ended ${Date.now() - promoted} ms after promote`);
+  const sections = readSections(log);
+  t.equal(waited.code, 0, `the waiter ran once the endpoint led to a primary: ${waited.stderr.trim().split('\n').at(-1)}`);
+  t.ok([0, 42].includes(ran.code), `the fail-fast run either ran or found the waiter holding the lock (exit ${ran.code})`);
+  t.same(sections.map((s) => s.label).sort(), ran.code === 0 ? ['fast', 'waiter'] : ['waiter'], 'each that got the lock ran once');
+  t.ok(maxOverlapMs(sections) <= 0, 'no two commands overlapped');
 });
 
 // The failover itself, last: it stops this pair's primary for good.

@@ -81,6 +81,12 @@ export function tableRows(results) {
     add(`${name} connections`, (v) => v.connections, { pglock: s }, { digits: 0, ratios: false });
     add(`${name} statements (round trips)`, (v) => v.statements, { pglock: s }, { digits: 0, ratios: false });
   }
+  // The library (issue 20): one critical section, in-process, and the backends it used.
+  for (const [name, s] of Object.entries(results.library?.summary ?? {})) {
+    add(`library ${name} p50 (ms)`, (v) => v.p50, { pglock: s }, { digits: 2, ratios: false });
+    add(`library ${name} p99 (ms)`, (v) => v.p99, { pglock: s }, { digits: 2, ratios: false });
+    if (s.backendsUsed !== undefined) add(`library ${name} backends used`, (v) => v.backendsUsed, { pglock: s }, { digits: 0, ratios: false });
+  }
   return rows;
 }
 
@@ -179,6 +185,14 @@ export function checkGoals(results) {
       relative(`${cell}: handoff over TLS <= 1.2 × plain`, r.handoff?.summary?.pglock?.median, 1.2, plainOf('handoff'), ms),
     );
   }
+  const warm = results.library?.summary?.['session (warm, fail fast)'];
+  const handover = results.library?.summary?.['election handover (stop → onLeading)'];
+  goals.push(
+    atMost('library: a fail-fast section on a warm session p50 <= 2 ms', warm?.p50, 2, ms(2), ms),
+    atMost('library: a fail-fast section on a warm session p99 <= 5 ms', warm?.p99, 5, ms(5), ms),
+    atMost('library: no new server backend per section (backends used <= 1)', warm?.backendsUsed, 1, '1', (v) => String(v)),
+    atMost('library: election handover after stop() <= 1 s', handover?.max, 1000, ms(1000), ms),
+  );
   return goals;
 }
 

@@ -4,7 +4,7 @@ import { grantProof, tryLockCall } from '../lock-sql.js';
 import { intLiteral } from '../sql-int.js';
 import { type ConnectionConfig, type HostSpec, describeHost, hostsOf } from './config.js';
 import { openTransport } from './transport.js';
-import { type HostFailure, describeConnectError, errorCode, isOutOfSlots, isRetryable, unavailableError } from './errors.js';
+import { type HostFailure, describeConnectError, isOutOfSlots, isRetryable, unavailableError } from './errors.js';
 
 export type Client = postgres.Sql;
 export type ReservedSql = postgres.ReservedSql;
@@ -89,7 +89,7 @@ export async function openSession(config: ConnectionConfig, options: OpenSession
     if (options.slotDeadline !== undefined && failures.every(({ error }) => isOutOfSlots(error))) {
       slotGrace = Math.min(options.slotDeadline, Date.now() + options.connectTimeoutMs);
     }
-    const until = retryUntil(failures, Math.max(deadline, slotGrace), options.slotDeadline, hosts.length);
+    const until = retryUntil(failures, Math.max(deadline, slotGrace), options.slotDeadline);
     if (Date.now() >= until) throw unavailableError(config, failures, options.connectTimeoutMs, attempt > 1);
     const backoff = Math.min(100 * 1.6 ** (attempt - 1), 2000) * (0.75 + Math.random() / 2);
     const delay = Math.min(backoff, until - Date.now());
@@ -100,11 +100,13 @@ export async function openSession(config: ConnectionConfig, options: OpenSession
 }
 
 // Until when a failed round is worth another: never for errors that another try cannot mend
-// (authentication, a missing database, a lone standby: that is a wrong address, not a failover);
-// the connect deadline for the rest; a waiter's own deadline when every host is out of slots.
-function retryUntil(failures: HostFailure[], deadline: number, slotDeadline: number | undefined, hostCount: number): number {
-  const lone = hostCount === 1 ? failures[0] : undefined;
-  if (!failures.some(({ error }) => isRetryable(error)) || errorCode(lone?.error) === 'ESTANDBY') return 0;
+// (authentication, a missing database); the connect deadline for the rest, a standby included: a
+// writer endpoint (HAProxy, a cloud DNS name) leads to the demoted member for a few seconds of every
+// failover, so a standby is retried like a refused connection, and only one that stays a standby
+// for the whole connect timeout is refused (issue 21); a waiter's own deadline when every host is
+// out of slots.
+function retryUntil(failures: HostFailure[], deadline: number, slotDeadline: number | undefined): number {
+  if (!failures.some(({ error }) => isRetryable(error))) return 0;
   if (slotDeadline !== undefined && failures.every(({ error }) => isOutOfSlots(error))) return Math.max(deadline, slotDeadline);
   return deadline;
 }

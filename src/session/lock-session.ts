@@ -1,0 +1,299 @@
+import { type ConnectionConfig, type Env, type ReservedSql, type Session, openSession, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
+import { DatabaseUnavailableError, LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
+import { type Lock, acquireLock, applicationName, findHolders, resolveLockId, verifyOwnership } from '../lock.js';
+import { releaseLock, takeLock } from '../lock-sql.js';
+import { type ProvenLock, startHeartbeat } from './heartbeat.js';
+import { SessionLock } from './session-lock.js';
+import { type SessionAcquireOptions, type SessionRequest, resolveSessionRequest, waitUntilFreed } from './request.js';
+
+export interface LockSessionOptions {
+  /** Connection URL; else PGLOCK_DATABASE_URL, DATABASE_URL, then the libpq PG* variables. */
+  url?: string;
+  /** An already resolved connection (overrides `url` and the environment). */
+  connection?: ConnectionConfig;
+  /** Environment to read connection settings from (default: process.env). */
+  env?: Env;
+  /** Keep retrying a connection for this long (default 10 000 ms). */
+  connectTimeoutMs?: number;
+  /** How often one statement proves every lock the session holds (default 5 000 ms; 0 = only on disconnect). */
+  heartbeatMs?: number;
+  /** application_name of the session's connections (default `pglock:(session)@<host>:<pid>`). */
+  applicationName?: string;
+  /** Cancels opening the session. */
+  signal?: AbortSignal;
+  /** Called when a lock of the session is lost while held. */
+  onLost?: (error: LockLostError, lock: SessionLock) => void;
+  /** Called before each connection retry. */
+  onRetry?: (reason: string, delayMs: number, attempt: number) => void;
+}
+
+/** A lock id the session holds (or is taking): one server-side lock, one or more local holders. */
+interface Entry {
+  id: bigint;
+  key: string | undefined;
+  shared: boolean;
+  locks: Set<SessionLock>;
+  /** Settles once the grant is known: true when held. */
+  ready: Promise<boolean>;
+  /** Resolves once the id is free again in this session. */
+  freed: Promise<void>;
+  held?: { backendPid: number; sql(): ReservedSql; unlock(): Promise<unknown>; waiter?: Lock };
+  settle(held: boolean): void;
+  free(): void;
+}
+
+/**
+ * Open a lock session: one dedicated connection that holds any number of advisory locks, proven
+ * by one heartbeat. A fail-fast lock costs one round trip to take and one to release, no new
+ * connection; a wait for a busy key waits on a connection of its own (so the session's other locks
+ * and its heartbeat go on), which then keeps that lock. Rejects like acquireLock when it cannot
+ * connect (DatabaseUnavailableError, StandbyError) or the options are bad (UsageError).
+ */
+export async function openLockSession(options: LockSessionOptions = {}): Promise<LockSession> {
+  const env = options.env ?? process.env;
+  const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, env), env);
+  const session = new LockSession(config, options);
+  await session.connect(options.signal);
+  return session;
+}
+
+export class LockSession implements AsyncDisposable {
+  readonly #config: ConnectionConfig;
+  readonly #options: LockSessionOptions;
+  readonly #applicationName: string;
+  readonly #heartbeatMs: number;
+  readonly #entries = new Map<bigint, Entry>();
+  #main: Session | undefined;
+  #opening: Promise<Session> | undefined;
+  #heartbeat: { stop(): void } | undefined;
+  #verified = false;
+  #closed = false;
+
+  /** @internal use openLockSession */
+  constructor(config: ConnectionConfig, options: LockSessionOptions) {
+    this.#config = config;
+    this.#options = options;
+    this.#applicationName = options.applicationName ?? applicationName('pglock:(session)');
+    this.#heartbeatMs = options.heartbeatMs ?? 5000;
+  }
+
+  /** The backend of the session's own connection, while it is open. */
+  get backendPid(): number | undefined {
+    return this.#main?.isClosed() === false ? this.#main.backendPid : undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** The locks held now (a shared lock taken twice counts twice). */
+  get locks(): SessionLock[] {
+    return [...this.#entries.values()].flatMap((entry) => [...entry.locks]);
+  }
+
+  /**
+   * Take a lock on this session. Fail fast by default (LockBusyError when held elsewhere, or by
+   * another holder in this session: a session's exclusive locks do not stack); `wait` waits,
+   * `timeoutMs` bounds the wait (LockTimeoutError), `signal` cancels it (LockWaitAbortedError).
+   */
+  async acquire(options: SessionAcquireOptions): Promise<SessionLock> {
+    this.#assertOpen();
+    const request = resolveSessionRequest(options);
+    for (;;) {
+      const entry = this.#entries.get(request.id);
+      if (entry === undefined) break;
+      if (entry.shared && request.shared) {
+        // Shared holders coexist: join the session's shared lock once it is granted.
+        if ((await entry.ready) && this.#entries.get(request.id) === entry) return this.#addLock(entry);
+        continue;
+      }
+      if (!request.wait) {
+        throw new LockBusyError(`the lock ${request.label} is held by this lock session already (pid ${process.pid}): a session's locks do not stack`, {
+          holders: [`this lock session (pid ${process.pid})`],
+        });
+      }
+      await waitUntilFreed(entry.freed, request);
+      this.#assertOpen();
+    }
+    const entry = this.#reserve(request);
+    try {
+      entry.held = await this.#take(request, entry);
+      if (this.#closed) {
+        await entry.held.unlock().catch(() => undefined);
+        throw new UsageError('the lock session was closed while the lock was being taken');
+      }
+      entry.settle(true);
+      return this.#addLock(entry);
+    } catch (error) {
+      this.#drop(entry);
+      entry.settle(false);
+      throw error;
+    }
+  }
+
+  /** Acquire, run `fn` with the lock, release — even when `fn` throws. */
+  async withLock<T>(options: SessionAcquireOptions, fn: (lock: SessionLock) => Promise<T> | T): Promise<T> {
+    const lock = await this.acquire(options);
+    try {
+      return await fn(lock);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Release every lock and close the connections. Locks still held are reported lost (closed). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#opening?.catch(() => undefined);
+    await this.#failAll('the lock session was closed');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal open (or reopen) the session's own connection. */
+  async connect(signal?: AbortSignal): Promise<Session> {
+    if (this.#main && !this.#main.isClosed()) return this.#main;
+    this.#opening ??= openSession(this.#config, {
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
+      applicationName: this.#applicationName,
+      heartbeatMs: this.#heartbeatMs,
+      ...(signal ? { signal } : {}),
+      ...(this.#options.onRetry ? { onRetry: this.#options.onRetry } : {}),
+    }).then((session) => {
+      this.#main = session;
+      this.#verified = false;
+      this.#heartbeat = this.#watch(session);
+      return session;
+    }).finally(() => (this.#opening = undefined));
+    return this.#opening;
+  }
+
+  // Try on the session's own connection; when busy and waiting, wait on a connection of its own,
+  // which keeps the lock once granted (a grant cannot move between backends without a gap).
+  async #take(request: SessionRequest, entry: Entry): Promise<NonNullable<Entry['held']>> {
+    if (request.signal?.aborted) throw new LockWaitAbortedError('cancelled before the lock was tried');
+    const main = await this.connect();
+    const tried = await takeLock(main.sql, { id: request.id, shared: request.shared, wait: false });
+    if (tried.granted) {
+      const held = { backendPid: main.backendPid, sql: () => main.sql, unlock: () => releaseLock(main.sql, request.id, request.shared) };
+      if (!tried.proven || tried.backendPid !== main.backendPid) {
+        await held.unlock().catch(() => undefined);
+        throw new DatabaseUnavailableError(`the server said the advisory lock ${request.label} was granted, but pg_locks does not show it held by this session`, { code: 'ENOADVISORY' });
+      }
+      if (main.proxied && !this.#verified) {
+        await verifyOwnership(main, request.id, request.shared, this.#config, this.#applicationName);
+        this.#verified = true;
+      }
+      return held;
+    }
+    if (!request.wait) {
+      const holders = await findHolders(main, [request.id]);
+      throw new LockBusyError(`the lock ${request.label} is held by ${holders?.length ? holders.join('; ') : 'another session'}`, { holders: holders ?? [] });
+    }
+    const waiter = await acquireLock({
+      ...(request.key === undefined ? { lockId: request.id } : { key: request.key }),
+      connection: this.#config, shared: request.shared, wait: true,
+      ...(request.deadline === undefined ? {} : { timeoutMs: Math.max(1, request.deadline - Date.now()) }),
+      ...(request.signal ? { signal: request.signal } : {}),
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
+      // The session's heartbeat proves this lock too; the waiter's own watch reacts to its close.
+      heartbeatMs: 0,
+      applicationName: this.#applicationName,
+      onLost: (error) => this.#lose(entry, error.message.replace(/^lost the lock [^:]*: /, '')),
+    });
+    return { backendPid: waiter.backendPid, sql: () => waiter.sql, unlock: () => waiter.release(), waiter };
+  }
+
+  #reserve(request: SessionRequest): Entry {
+    let settle!: (held: boolean) => void;
+    let free!: () => void;
+    const entry: Entry = {
+      id: request.id, key: request.key, shared: request.shared, locks: new Set(),
+      ready: new Promise((resolve) => (settle = resolve)),
+      freed: new Promise((resolve) => (free = resolve)),
+      settle: (held) => settle(held),
+      free: () => free(),
+    };
+    this.#entries.set(request.id, entry);
+    return entry;
+  }
+
+  #addLock(entry: Entry): SessionLock {
+    const held = entry.held!;
+    const lock = new SessionLock({
+      id: entry.id, key: entry.key, shared: entry.shared, backendPid: held.backendPid, sql: held.sql,
+      unlock: (released) => this.#unlock(entry, released),
+    });
+    entry.locks.add(lock);
+    return lock;
+  }
+
+  // The last local holder gone: unlock on the server (queued before any later try on the same
+  // connection), then the id is free for this session's next taker.
+  async #unlock(entry: Entry, lock: SessionLock): Promise<void> {
+    entry.locks.delete(lock);
+    if (entry.locks.size > 0 || this.#entries.get(entry.id) !== entry) return;
+    const unlocked = entry.held!.unlock();
+    this.#drop(entry);
+    try {
+      await unlocked;
+    } catch (error) {
+      // The connection failed under the unlock: nothing this session holds can be proven now.
+      if (!this.#closed) await this.#failAll(`the unlock failed: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  #drop(entry: Entry): void {
+    if (this.#entries.get(entry.id) === entry) this.#entries.delete(entry.id);
+    entry.free();
+  }
+
+  #lose(entry: Entry, reason: string): Promise<unknown> {
+    if (this.#entries.get(entry.id) !== entry) return Promise.resolve();
+    this.#drop(entry);
+    for (const lock of entry.locks) {
+      lock.markLost(reason);
+      this.#options.onLost?.(new LockLostError(`lost the lock ${lock.describe()}: ${reason}`), lock);
+    }
+    entry.locks.clear();
+    return entry.held?.waiter?.release().catch(() => undefined) ?? Promise.resolve();
+  }
+
+  // The session's connection cannot prove anything any more: every lock is lost, the connection is
+  // closed (which releases whatever it still held); the next acquire opens a new one.
+  async #failAll(reason: string): Promise<void> {
+    this.#heartbeat?.stop();
+    const waiters = [...this.#entries.values()].map((entry) => this.#lose(entry, reason));
+    const main = this.#main;
+    this.#main = undefined;
+    await Promise.all([...waiters, main?.close(0)]);
+  }
+
+  #watch(session: Session): { stop(): void } {
+    return startHeartbeat(session, {
+      heartbeatMs: this.#heartbeatMs,
+      locks: () => [...this.#entries.values()].flatMap((entry): ProvenLock[] =>
+        entry.held && entry.locks.size > 0 ? [{ id: entry.id, shared: entry.shared, backendPid: entry.held.backendPid }] : []),
+      heldSince: () => {
+        const own = [...this.#entries.values()].filter((entry) => entry.held?.backendPid === session.backendPid && entry.locks.size > 0);
+        return own.length === 1 ? [...own[0]!.locks][0]?.since : undefined;
+      },
+      onMissing: (locks) => {
+        for (const { id, backendPid } of locks) {
+          const entry = this.#entries.get(id);
+          if (entry) this.#lose(entry, `the lock is no longer held by this session (backend ${backendPid})`);
+        }
+      },
+      onFailed: (reason) => {
+        if (this.#main === session) void this.#failAll(reason);
+      },
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new UsageError('the lock session is closed: open a new one with openLockSession');
+  }
+}
