@@ -415,7 +415,7 @@ pglock_bg() {
   shift 5
   (
     set +e
-    node "$PGLOCK" -d "$url" --key "$key" "$@" -- "$W/job.sh" "$log" "$run" "$secs" \
+    node "$PGLOCK" -d "$url" --key "$key" "$@" -- /bin/sh "$W/job.sh" "$log" "$run" "$secs" \
       >"$W/runs/$run.out" 2>"$W/runs/$run.err"
     echo $? >"$W/runs/$run.rc.tmp" && mv "$W/runs/$run.rc.tmp" "$W/runs/$run.rc"
   ) &
