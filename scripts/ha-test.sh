@@ -45,14 +45,13 @@ HAPROXY_CHECK=${HA_HAPROXY_CHECK:-inter 1s fall 2 rise 1}
 
 say() { printf 'ha-test: %s\n' "$*"; }
 die() { say "error: $*" >&2; exit 1; }
-skip() { say "skipped: $*"; SKIPPED=1; exit 0; }
+skip() { say "skipped: $*"; exit 0; }
 now_ms() { date +%s%3N; }
 secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 
 # ---------------------------------------------------------------------------------------------
 # Cleanup: everything this run started lives in $W (its command line names $W) or is in BG_PIDS.
 W=''
-SKIPPED=0
 BG_PIDS=()    # pglock runs
 STACK_PIDS=() # etcd, haproxy
 declare -A PATRONI_PID=()
@@ -504,7 +503,7 @@ check_queue() {
 # queue_scenario <name> <trigger function>: on each route (ROUTES) a holder (12 s)
 # and 4 waiters (1 s each) on a key of their own; then the trigger; then every run checked.
 queue_scenario() {
-  local scen=$1 trigger=$2 t route url key log i runs=() all=() old new t_trigger t_leader t_done
+  local scen=$1 trigger=$2 t route url key log i all=() old new t_trigger t_leader t_done
   local ok=1
   t=$(now_ms)
   say "scenario $scen: leader $LEADER"
@@ -575,7 +574,7 @@ trigger_failover() { # SIGKILL to the leader's postmaster
 # leads (the superseded-holder check is coming as a flag), so this scenario reports the overlap in
 # ms for both routes and fails on it only with HA_ASSERT_SUPERSEDED=1. Add that flag's option to
 # PAUSED_HOLDER_OPTS and set HA_ASSERT_SUPERSEDED=1 to make it an assertion.
-PAUSED_HOLDER_OPTS=(${HA_PAUSED_HOLDER_OPTS:-})
+read -r -a PAUSED_HOLDER_OPTS <<<"${HA_PAUSED_HOLDER_OPTS:-}"
 paused_scenario() {
   local scen=paused t old new route url key log i r t_stop t_leader ok=1 ov most starts ends fresh_url
   t=$(now_ms)
@@ -612,11 +611,15 @@ paused_scenario() {
       [ "$route" = multi ] && url=$fresh_url
       pglock_bg "$scen-$route-fresh" "$url" "ha-$scen-$route" "$W/logs/$scen-$route.log" 3 --wait --timeout 60s --connect-timeout 30s
     done
-    wait_runs 90 $(for route in "${ROUTES[@]}"; do echo "$scen-$route-fresh"; done) || say "  a fresh pglock had not ended after 90s"
+    local fresh=()
+    for route in "${ROUTES[@]}"; do fresh+=("$scen-$route-fresh"); done
+    wait_runs 90 "${fresh[@]}" || say "  a fresh pglock had not ended after 90s"
   fi
   say "  SIGCONT $old's Patroni"
   kill -CONT "${PATRONI_PID[$old]}"
-  wait_runs 90 $(for route in "${ROUTES[@]}"; do echo "$scen-$route-holder"; done) || say "  a holder had not ended 90s after SIGCONT"
+  local holders=()
+  for route in "${ROUTES[@]}"; do holders+=("$scen-$route-holder"); done
+  wait_runs 90 "${holders[@]}" || say "  a holder had not ended 90s after SIGCONT"
   # Who leads once the old leader's Patroni is back (Patroni 3.0.2 with etcd3 has been seen to take
   # the leader key back on SIGCONT, demoting the member promoted meanwhile).
   sleep $LOOP_WAIT
