@@ -16,6 +16,12 @@ export interface LockRequest {
   /** With wait: give up after this many milliseconds (lock_timeout, scoped to the one statement). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Hold the lock in a transaction begun here and kept open (pg_advisory_xact_lock), for a
+   * transaction-mode pooler: its own timeouts off; ended by releaseLock's commit. Not granted: the
+   * transaction is rolled back.
+   */
+  transaction?: boolean;
 }
 
 /** The outcome of a lock statement, with the pid of the backend that ran it. */
@@ -28,13 +34,16 @@ export interface LockResult {
 
 /** Try or wait for the lock on this session. Not granted: busy, or the wait timed out. */
 export async function takeLock(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
-  if (!request.wait || request.timeoutMs === 0) {
-    const [row] = await sql.unsafe<{ locked: boolean; pid: number; proven: boolean }[]>(`
-      select s.locked, s.pid, s.locked and ${grantProof('s.pid', request.id, request.shared)} as proven
-      from (select ${tryLockCall(request.id, request.shared)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`);
-    return { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true };
-  }
+  if (request.transaction) return takeInTransaction(sql, request);
+  if (!request.wait || request.timeoutMs === 0) return tryOnce(sql, request, 'pg_try_advisory_lock');
   return waitForLock(sql, request);
+}
+
+async function tryOnce(sql: ReservedSql, request: LockRequest, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Promise<LockResult> {
+  const [row] = await sql.unsafe<{ locked: boolean; pid: number; proven: boolean }[]>(`
+    select s.locked, s.pid, s.locked and ${grantProof('s.pid', request.id, request.shared)} as proven
+    from (select ${lockCall(fn, request.id, request.shared)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`);
+  return { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true };
 }
 
 /** The SQL call that tries the lock without waiting, for use inside a larger statement. */
@@ -59,10 +68,34 @@ export function grantProof(pidSql: string, id: bigint, shared: boolean): string 
         and l.objid ${eq} '${objid}'::pg_catalog.oid and l.objsubid ${eq} 1 and l.mode ${eq} '${shared ? 'ShareLock' : 'ExclusiveLock'}' and l.granted)`;
 }
 
+// The transaction that holds a lock for a transaction-mode pooler: begun here, its statement,
+// lock and idle-in-transaction timeouts off (set locally: nothing leaks to the pooled server
+// connection after it), the lock tried or waited for and proven in the same statement. A
+// READ COMMITTED transaction that only reads holds no snapshot and no transaction id between
+// statements, so it does not hold back vacuum (tested with pg_stat_activity).
+async function takeInTransaction(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
+  const off = ['statement_timeout', 'idle_in_transaction_session_timeout'].map((name) => `pg_catalog.set_config('${name}', '0', true)`).join(', ');
+  await sql.unsafe(`begin isolation level read committed; select ${off}`);
+  const waiting = request.wait && request.timeoutMs !== 0;
+  try {
+    const result = waiting
+      ? await waitForLock(sql, request, 'pg_advisory_xact_lock')
+      : await tryOnce(sql, request, 'pg_try_advisory_xact_lock');
+    if (!result.granted) await sql.unsafe('rollback');
+    // The wait's lock_timeout is local to the transaction: put it back for the heartbeat's statements.
+    else if (waiting) await sql.unsafe(`select pg_catalog.set_config('lock_timeout', '0', true)`);
+    return result;
+  } catch (error) {
+    await sql.unsafe('rollback').catch(() => undefined);
+    throw error;
+  }
+}
+
 // A server-side wait: the backend is granted the lock the moment it is released. A time limit
-// is lock_timeout set with is_local, so it lasts for this one statement only.
-async function waitForLock(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
-  const lock = lockCall('pg_advisory_lock', request.id, request.shared);
+// is lock_timeout set with is_local, so it lasts for this one statement only (in a transaction
+// that holds the lock, until takeInTransaction puts it back).
+async function waitForLock(sql: ReservedSql, request: LockRequest, fn: 'pg_advisory_lock' | 'pg_advisory_xact_lock' = 'pg_advisory_lock'): Promise<LockResult> {
+  const lock = lockCall(fn, request.id, request.shared);
   const limit = intLiteral(Math.ceil(request.timeoutMs ?? 0));
   const query = sql.unsafe<{ pid: number; proven: boolean }[]>(`
     select w.pid, ${grantProof('w.pid', request.id, request.shared)} as proven from (
@@ -105,7 +138,12 @@ export const HELD_SINCE_COMMENT = '/* pglock held-since ';
  * Release the lock; false when this session did not hold it. `first`: a statement to run just
  * before the unlock, in the same round trip (the run record's end).
  */
-export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean, first?: string): Promise<boolean> {
+export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean, first?: string, transaction = false): Promise<boolean> {
+  // A transaction's lock ends with it: commit (it wrote nothing).
+  if (transaction) {
+    await sql.unsafe(first === undefined ? 'commit' : `${first}; commit`);
+    return true;
+  }
   const unlock = `select ${lockCall('pg_advisory_unlock', id, shared)} as released`;
   if (first === undefined) {
     const [row] = await sql.unsafe<{ released: boolean }[]>(unlock);

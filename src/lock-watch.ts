@@ -9,6 +9,8 @@ export interface WatchOptions {
   heartbeatMs: number;
   /** When the lock was granted; each check carries it for `pglock status`. */
   heldSince: Date;
+  /** The backend holding the lock (default: the session's). */
+  backendPid?: number;
   onLost: (reason: string) => void;
 }
 
@@ -34,9 +36,10 @@ export function watchLock(session: Session, options: WatchOptions): { stop(): vo
       () => lose(`the database did not answer a lock check within ${formatDuration(options.heartbeatMs)}`),
       options.heartbeatMs,
     );
-    isLockHeld(session.sql, options.id, options.shared, session.backendPid, options.heldSince).then(
+    const backendPid = options.backendPid ?? session.backendPid;
+    isLockHeld(session.sql, options.id, options.shared, backendPid, options.heldSince).then(
       (held) => {
-        if (!held) lose(`the lock is no longer held by this session (backend ${session.backendPid})`);
+        if (!held) lose(`the lock is no longer held by this session (backend ${backendPid})`);
       },
       (error: unknown) => lose(`the lock check failed: ${(error as Error).message.split('\n')[0]}`),
     ).finally(() => {

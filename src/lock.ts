@@ -40,6 +40,13 @@ export interface AcquireOptions {
    * else reject with RecentRunError (a LockBusyError) carrying the last run. Implies `record`.
    */
   minIntervalMs?: number;
+  /**
+   * Hold the lock in a transaction kept open (pg_advisory_xact_lock) instead of as a session lock:
+   * for a transaction-mode pooler (PgBouncer), where a session lock would belong to a server
+   * connection pglock no longer talks to. 'auto' (default): only when such a pooler is detected.
+   * Not with `record`, `fencingToken`, `minIntervalMs` or `limit`.
+   */
+  transaction?: boolean | 'auto';
   /** Keep retrying the connection for this long (default 10 000 ms). */
   connectTimeoutMs?: number;
   /** How often to check that the lock is still held (default 5 000 ms; 0 = only on disconnect). */
@@ -52,6 +59,8 @@ export interface AcquireOptions {
   onLost?: (error: LockLostError) => void;
   /** Called before each connection retry. */
   onRetry?: (reason: string, delayMs: number, attempt: number) => void;
+  /** Called when a transaction-mode pooler was detected and the lock is taken in a transaction instead. */
+  onTransactionMode?: (reason: string) => void;
   /** Called when a waiter lost its connection before the grant and connects again. */
   onReconnect?: (reason: string) => void;
   /**
@@ -77,6 +86,8 @@ export class Lock implements AsyncDisposable {
   /** With a run record: the key's run before this one, if any. */
   readonly previousRun: RunRecord | undefined;
   readonly backendPid: number;
+  /** True when the lock is held in an open transaction (a transaction-mode pooler), ended by release. */
+  readonly transaction: boolean;
   /** When the grant was proven (the heartbeat tells `pglock status` so). */
   readonly heldSince = new Date();
   /** The server the lock is held on (one of the connection's hosts). */
@@ -104,7 +115,8 @@ export class Lock implements AsyncDisposable {
     this.#run = held.run;
     this.fencingToken = held.run?.fencingToken;
     this.previousRun = held.run?.previous;
-    this.backendPid = session.backendPid;
+    this.backendPid = held.backendPid;
+    this.transaction = held.transaction;
     this.server = { host: session.host.host, port: session.host.port };
     this.signal = this.#lostController.signal;
     let resolveLost!: (error: LockLostError) => void;
@@ -114,6 +126,7 @@ export class Lock implements AsyncDisposable {
       shared,
       heartbeatMs,
       heldSince: this.heldSince,
+      backendPid: held.backendPid,
       onLost: (reason) => {
         if (this.#state !== 'held') return;
         this.#state = 'lost';
@@ -173,7 +186,7 @@ export class Lock implements AsyncDisposable {
     const recordEnd = this.#run === undefined ? undefined : endRunStatement(this.#run.id, this.#run.fencingToken, end);
     // A lost lock's end ("lock lost") is being written from another connection: wait for it.
     const unlock = wasHeld && !this.#session.isClosed()
-      ? releaseLock(this.#session.sql, this.id, this.shared, recordEnd)
+      ? releaseLock(this.#session.sql, this.id, this.shared, recordEnd, this.transaction)
       : this.#lostRecorded.then(() => true);
     // Close whatever the unlock's outcome (closing the session releases the lock too).
     const closed = unlock.then(() => undefined, () => undefined).then(() => this.#session.close());
@@ -190,6 +203,9 @@ export class Lock implements AsyncDisposable {
 
 interface HeldLock {
   id: bigint;
+  backendPid: number;
+  /** Held in an open transaction (committed on release). */
+  transaction: boolean;
   key: string | undefined;
   shared: boolean;
   slot: number | undefined;
@@ -222,6 +238,7 @@ interface LockRequest {
   /** Keep the run record, and why (for the message when the table cannot be written). */
   record: string | undefined;
   minIntervalMs: number | undefined;
+  transaction: boolean | 'auto';
   options: AcquireOptions;
 }
 
@@ -232,6 +249,7 @@ interface Grant {
   backendPid: number | undefined;
   proven: boolean;
   slot?: number;
+  transaction?: boolean;
 }
 
 /**
@@ -252,10 +270,20 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
       grant = await take(request, first);
       if (!grant.granted) throw await notGranted(request, grant.session);
       if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
-      await prove(request, grant);
+      try {
+        await prove(request, grant);
+      } catch (error) {
+        if (!(error instanceof DatabaseUnavailableError && error.code === 'EPOOLER' && canHoldInTransaction(request))) throw error;
+        grant = await takeInTransaction(request, grant.session, error);
+        if (!grant.granted) throw await notGranted(request, grant.session);
+        await prove(request, grant);
+      }
       const run = await recordStart(request, grant.session);
       const heldId = grant.slot === undefined ? request.id : slotIds(request.id, request.limit)[grant.slot]!;
-      return new Lock(grant.session, { id: heldId, key: request.key, shared: request.shared, slot: grant.slot, run }, request.heartbeatMs, options.onLost);
+      return new Lock(grant.session, {
+        id: heldId, key: request.key, shared: request.shared, slot: grant.slot, run,
+        backendPid: grant.backendPid ?? grant.session.backendPid, transaction: grant.transaction === true,
+      }, request.heartbeatMs, options.onLost);
     } catch (error) {
       if (grant && grant.session !== first) await grant.session.close(0);
       await first.close(0);
@@ -284,8 +312,12 @@ function resolveRequest(options: AcquireOptions): LockRequest {
   if (minIntervalMs !== undefined && shared) throw new UsageError('a minimum interval between runs and a shared lock cannot be combined (shared holders run together)');
   const timeoutMs = options.timeoutMs;
   const record = minIntervalMs !== undefined ? 'a minimum interval between runs' : options.fencingToken ? 'a fencing token' : options.record ? 'the run record' : undefined;
+  const transaction = options.transaction ?? 'auto';
+  if (transaction === true && (record !== undefined || limit > 1)) {
+    throw new UsageError(`a lock held in a transaction cannot be combined with ${record ?? 'a limit'} (they need a session lock)`);
+  }
   return {
-    id, key, config, shared, limit, timeoutMs, record, minIntervalMs,
+    id, key, config, shared, limit, timeoutMs, record, minIntervalMs, transaction,
     label: key === undefined ? `id ${id}` : `'${key}' (id ${id})`,
     wait: options.wait === true || (timeoutMs !== undefined && timeoutMs > 0),
     deadline: timeoutMs !== undefined && timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
@@ -297,7 +329,7 @@ function resolveRequest(options: AcquireOptions): LockRequest {
 
 // A session on a primary. Not waiting for a plain lock: the session setup statement tries the lock
 // too. A waiter keeps trying for a connection slot until its own deadline (the queue drains).
-async function connect(request: LockRequest, tryLock = !request.wait && request.limit === 1): Promise<Session> {
+async function connect(request: LockRequest, tryLock = !request.wait && request.limit === 1 && request.transaction !== true): Promise<Session> {
   const { options } = request;
   try {
     return await openSession(request.config, {
@@ -335,12 +367,29 @@ async function take(request: LockRequest, first: Session): Promise<Grant> {
   if (first.tryLockGranted !== undefined) {
     return { session: first, granted: first.tryLockGranted, backendPid: first.backendPid, proven: first.tryLockProven === true };
   }
-  const result = await takeLock(first.sql, {
-    id: request.id, shared: request.shared, wait: request.wait,
+  return takeOn(request, first, request.transaction === true);
+}
+
+function takeOn(request: LockRequest, session: Session, transaction: boolean): Promise<Grant> {
+  return takeLock(session.sql, {
+    id: request.id, shared: request.shared, wait: request.wait, transaction,
     ...remaining(request),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  return { session: first, ...result };
+    ...(request.options.signal ? { signal: request.options.signal } : {}),
+  }).then((result) => ({ session, ...result, transaction }));
+}
+
+// A session lock was refused by a transaction-mode pooler: take it in a transaction kept open on
+// the same client connection (the pooler keeps a transaction on one server connection). A pooler
+// in statement mode refuses the transaction itself: then the pooler error stands.
+async function takeInTransaction(request: LockRequest, session: Session, refused: DatabaseUnavailableError): Promise<Grant> {
+  try {
+    const grant = await takeOn(request, session, true);
+    request.options.onTransactionMode?.(`${describeTarget(request.config, session.host)} is a transaction-mode pooler: holding the lock in a transaction kept open while it is held`);
+    return grant;
+  } catch (error) {
+    if (error instanceof PglockError) throw error;
+    throw new DatabaseUnavailableError(refused.message.replace('in transaction or statement mode', 'in statement mode'), { code: 'EPOOLER', cause: error });
+  }
 }
 
 function remaining(request: LockRequest): { timeoutMs?: number } {
@@ -377,6 +426,8 @@ async function prove(request: LockRequest, grant: Grant): Promise<void> {
       { code: 'ENOADVISORY' },
     );
   }
+  // Every statement of a transaction runs on one server connection, poolers included.
+  if (grant.transaction) return;
   if (!session.proxied && grant.backendPid === session.backendPid) return;
   const heldId = grant.slot === undefined ? request.id : slotIds(request.id, request.limit)[grant.slot]!;
   await verifyOwnership(session, heldId, request.shared, request.config, request.applicationName);
@@ -422,6 +473,10 @@ async function recordEndElsewhere(request: LockRequest, fencingToken: bigint, en
   } finally {
     await session.close().catch(() => undefined);
   }
+}
+
+function canHoldInTransaction(request: LockRequest): boolean {
+  return request.transaction === 'auto' && request.record === undefined && request.limit === 1;
 }
 
 // A waiter that loses its connection before the grant holds nothing anywhere: it may reconnect

@@ -1,5 +1,5 @@
-// PgBouncer: transaction and statement pooling cannot carry a session lock and are refused (69)
-// before the command runs; session pooling works. Skipped, saying why, when pgbouncer is absent.
+// PgBouncer: statement pooling cannot carry a lock and is refused (69) before the command runs;
+// transaction pooling holds the lock in an open transaction; session pooling works. Skipped, saying why, when pgbouncer is absent.
 import t from 'tap';
 import { lockIdForKey } from '../src/lock-id.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
@@ -12,18 +12,66 @@ if (!findPgbouncer()) {
 } else {
   const server = await startTestServer(t, { own: true });
 
-  for (const mode of ['transaction', 'statement'] as const) {
-    t.test(`PgBouncer in ${mode} mode is refused with 69 and the command never runs`, async (t) => {
-      const bouncer = await startPgbouncer(server, mode);
-      t.teardown(() => bouncer.stop());
-      const key = uniqueKey(mode);
-      const result = await runPglock(['-d', bouncer.url, '-k', key, '--', 'echo', 'must not run']);
-      t.equal(result.code, 69);
-      t.equal(result.stdout.length, 0, 'the command did not run');
-      t.match(result.stderr, /^pglock: error: .*connection pooler in transaction or statement mode \(e\.g\. PgBouncer\) cannot hold session locks.*\n$/);
-      t.same(await lockRows(server.admin, lockIdForKey(key)), [], 'no lock left behind on a pooled backend');
-    });
-  }
+  t.test('PgBouncer in statement mode is refused with 69 and the command never runs', async (t) => {
+    const bouncer = await startPgbouncer(server, 'statement');
+    t.teardown(() => bouncer.stop());
+    const key = uniqueKey('statement');
+    const result = await runPglock(['-d', bouncer.url, '-k', key, '--', 'echo', 'must not run']);
+    t.equal(result.code, 69);
+    t.equal(result.stdout.length, 0, 'the command did not run');
+    t.match(result.stderr, /^pglock: error: .*connection pooler in statement mode \(e\.g\. PgBouncer\) cannot hold session locks.*\n$/);
+    t.same(await lockRows(server.admin, lockIdForKey(key)), [], 'no lock left behind on a pooled backend');
+  });
+
+  t.test('PgBouncer in transaction mode: the lock is held in an open transaction, excludes direct holders both ways, holds back nothing', async (t) => {
+    const bouncer = await startPgbouncer(server, 'transaction');
+    t.teardown(() => bouncer.stop());
+    const key = uniqueKey('transaction');
+    const id = lockIdForKey(key);
+    const ran = await runPglock(['-d', bouncer.url, '-k', key, '-v', '--', 'echo', 'ran']);
+    t.equal(ran.code, 0, ran.stderr);
+    t.equal(ran.stdout.toString(), 'ran\n');
+    t.match(ran.stderr, /is a transaction-mode pooler: holding the lock in a transaction kept open while it is held/);
+    t.same(await lockRows(server.admin, id), [], 'the commit ended the lock');
+
+    const holder = startPglock(['-d', bouncer.url, '-k', key, '--heartbeat', '300ms', '--', process.execPath, '-e', 'console.error("fixture ready"); setInterval(() => {}, 1000)']);
+    await holder.waitForStderr(/fixture ready/);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const [row] = await lockRows(server.admin, id);
+    t.ok(row?.granted, 'held on the server');
+    const [activity] = await server.admin<{ state: string; xmin: string | null; xid: string | null }[]>`
+      select state, backend_xmin::text as xmin, backend_xid::text as xid from pg_stat_activity where pid = ${row!.pid}`;
+    t.match(activity, { state: 'idle in transaction', xmin: null, xid: null }, 'an open transaction with no snapshot and no transaction id: vacuum is not held back');
+    t.equal((await runPglock(['-d', server.url, '-k', key, '--', 'true'])).code, 75, 'a direct pglock sees it busy');
+    t.equal((await runPglock(['-d', bouncer.url, '-k', key, '--', 'true'])).code, 75, 'so does one through the pool');
+    const waiter = startPglock(['-d', bouncer.url, '-k', key, '--wait', '--timeout', '20s', '--', 'echo', 'waited']);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    t.equal(waiter.child.exitCode, null, 'a waiter through the pool waits');
+    await server.admin`select pg_terminate_backend(${row!.pid})`;
+    const lost = await holder.result;
+    t.equal(lost.code, 70, 'losing the server connection stops the command: 70');
+    t.match(lost.stderr, /lost the lock/);
+    const waited = await waiter.result;
+    t.equal(waited.code, 0, waited.stderr);
+    t.equal(waited.stdout.toString(), 'waited\n', 'the waiter ran after the holder lost the lock');
+
+    const direct = startPglock(['-d', server.url, '-k', key, '--', process.execPath, '-e', 'console.error("fixture ready"); setInterval(() => {}, 1000)']);
+    await direct.waitForStderr(/fixture ready/);
+    t.equal((await runPglock(['-d', bouncer.url, '-k', key, '--', 'true'])).code, 75, 'a direct holder excludes a pooled pglock');
+    direct.child.kill('SIGTERM');
+    await direct.result;
+    t.same(await lockRows(server.admin, id), [], 'nothing left behind');
+  });
+
+  t.test('--transaction-lock: told, not detected; not with the run record', async (t) => {
+    const key = uniqueKey('forced');
+    const forced = await runPglock(['-d', server.url, '-k', key, '--transaction-lock', '--', 'echo', 'ran']);
+    t.equal(forced.code, 0, forced.stderr);
+    t.equal(forced.stdout.toString(), 'ran\n');
+    const record = await runPglock(['-d', server.url, '-k', key, '--transaction-lock', '--record', '--', 'true']);
+    t.equal(record.code, 64);
+    t.match(record.stderr, /--transaction-lock and --record cannot be used together/);
+  });
 
   t.test('PgBouncer in session mode works, and the lock excludes direct clients', async (t) => {
     const bouncer = await startPgbouncer(server, 'session');

@@ -38,6 +38,8 @@ export interface RunOptions {
   minIntervalMs: number | undefined;
   /** Keep the run record (also implied by fencingToken and minIntervalMs). */
   record: boolean;
+  /** Hold the lock in an open transaction: true (--transaction-lock), or 'auto' when a transaction pooler is detected. */
+  transaction: boolean | 'auto';
 }
 
 /** `pglock status [--key <name>] [--json]`: the advisory locks in the database, holders and waiters. */

@@ -37,6 +37,7 @@ interface RawFlags {
   fencingToken?: boolean;
   minInterval?: string;
   record?: boolean;
+  transactionLock?: boolean;
 }
 
 interface StatusFlags {
@@ -144,6 +145,11 @@ const RUN: ProgramSpec = {
       value: '<duration>',
       description: "run only if no run of this key started less than this long ago, by the database's clock (1h, 1d); else exit as when busy (implies --record)",
     },
+    {
+      name: 'transaction-lock',
+      description:
+        'hold the lock in a transaction kept open while the command runs (pg_advisory_xact_lock), for a transaction-mode pooler such as PgBouncer; done by itself when such a pooler is detected. Not with --record, --limit or their kin',
+    },
     { name: 'record', description: 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status' },
     CONNECT_TIMEOUT,
     { name: 'heartbeat', value: '<duration>', description: 'check that the lock is still held this often', default: '5s' },
@@ -230,6 +236,10 @@ function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptio
   if (limit !== undefined && flags.shared) throw new UsageError('--limit and --shared cannot be used together');
   const minIntervalMs = flags.minInterval === undefined ? undefined : parseMinInterval(flags.minInterval);
   if (minIntervalMs !== undefined && flags.shared) throw new UsageError('--min-interval and --shared cannot be used together (shared holders run together)');
+  if (flags.transactionLock) {
+    const other = limit !== undefined ? '--limit' : flags.fencingToken ? '--fencing-token' : minIntervalMs !== undefined ? '--min-interval' : flags.record ? '--record' : undefined;
+    if (other) throw new UsageError(`--transaction-lock and ${other} cannot be used together (${other} needs a session lock)`);
+  }
   return {
     key,
     lockId,
@@ -249,6 +259,7 @@ function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptio
     fencingToken: flags.fencingToken === true,
     minIntervalMs,
     record: flags.record === true || flags.fencingToken === true || minIntervalMs !== undefined,
+    transaction: flags.transactionLock === true ? true : 'auto',
   };
 }
 

@@ -125,6 +125,8 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal, o
         log.info(`${what} (${reason}); try ${attempt} failed, retrying in ${formatDuration(delayMs)}`);
       },
       onReconnect: (reason) => log.warn(reason),
+      onTransactionMode: (reason) => log.info(reason),
+      transaction: options.transaction,
       onConnecting,
     });
     if (slotTries > 0) log.info(`got a connection slot after ${slotTries + 1} tries`);
