@@ -341,6 +341,7 @@ async function connect(request: LockRequest, tryLock = !request.wait && request.
       ...(options.onConnecting ? { onConnecting: options.onConnecting } : {}),
       ...(tryLock ? { tryLock: { id: request.id, shared: request.shared } } : {}),
       ...(request.wait ? { slotDeadline: request.deadline ?? Number.POSITIVE_INFINITY } : {}),
+      ...(request.transaction === true ? { noSessionSettings: true } : {}),
     });
   } catch (error) {
     if (request.wait && request.timeoutMs && error instanceof PglockError && error.code === 'ETOOMANY') {

@@ -54,6 +54,11 @@ export interface OpenSessionOptions {
   allowStandby?: boolean;
   /** Called each time a connection attempt has started (its socket is connecting). */
   onConnecting?: () => void;
+  /**
+   * No session-level settings (for a transaction-mode pooler, where they would stay on a pooled
+   * server connection that other clients get next).
+   */
+  noSessionSettings?: boolean;
 }
 
 // Open a dedicated session on a primary: try each host in order, as libpq does, and start over
@@ -137,7 +142,7 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
     // The first statement opens the connection through the pool, then reserve() takes that same
     // connection (max: 1). postgres.js 3.4.9 hangs in reserve() on a never-opened connection when
     // fetch_types is false, and fetching types would cost a round trip that pglock does not need.
-    const result = await prepareSession(client, options.heartbeatMs, options.tryLock);
+    const result = await prepareSession(client, options.heartbeatMs, options.tryLock, options.noSessionSettings === true);
     const settings = result[0];
     const sql = await client.reserve();
     // reserve() would silently open a new connection if the first one had dropped in between.
@@ -230,12 +235,12 @@ export async function probeBackendPid(config: ConnectionConfig, spec: HostSpec, 
 // schema-qualified: a role's search_path cannot put another pg_try_advisory_lock in front. The lock
 // call comes early in the text: pg_stat_activity keeps only the first 1 kB of a statement, and
 // `pglock status` looks for the call there (holders.ts).
-function prepareSession(sql: Client, heartbeatMs: number, tryLock?: { id: bigint; shared: boolean }) {
+function prepareSession(sql: Client, heartbeatMs: number, tryLock?: { id: bigint; shared: boolean }, noSettings = false) {
   const beat = Math.ceil(heartbeatMs > 0 ? heartbeatMs : 5000);
   const seconds = intLiteral(Math.max(1, Math.ceil(beat / 1000)));
   const lock = tryLock === undefined ? 'null::pg_catalog.bool' : `case when pg_catalog.pg_is_in_recovery() then null else ${tryLockCall(tryLock.id, tryLock.shared)} end`;
   const proof = tryLock === undefined ? 'null::pg_catalog.bool' : `s.locked and ${grantProof('s.pid', tryLock.id, tryLock.shared)}`;
-  const set = (name: string, value: string) => `pg_catalog.set_config('${name}', '${value}', false)`;
+  const set = (name: string, value: string) => (noSettings ? 'null' : `pg_catalog.set_config('${name}', '${value}', false)`);
   return sql.unsafe<{ pid: number; version: number; standby: boolean; locked: boolean | null; proven: boolean | null }[]>(`
     select s.pid, s.version, s.standby, s.locked, ${proof} as proven from (
       select ${lock} as locked, pg_catalog.pg_backend_pid() as pid, v.version, pg_catalog.pg_is_in_recovery() as standby,
