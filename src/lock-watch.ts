@@ -1,6 +1,5 @@
 import type { Session } from './connection/index.js';
-import { formatDuration } from './duration.js';
-import { isLockHeld } from './lock-sql.js';
+import { startHeartbeat } from './session/heartbeat.js';
 
 export interface WatchOptions {
   id: bigint;
@@ -16,41 +15,30 @@ export interface WatchOptions {
 
 // Keep proving the session still holds the lock: react at once when the connection closes, and
 // every heartbeat ask pg_locks on the same backend. A check that does not answer within one
-// heartbeat counts as loss too: that is how a silent network cut shows.
+// heartbeat counts as loss too: that is how a silent network cut shows. The heartbeat of a lock
+// session with this one lock in it (session/heartbeat.ts).
 export function watchLock(session: Session, options: WatchOptions): { stop(): void; lose(reason: string): void } {
-  let stopped = false;
-  let checking = false;
+  let done = false;
   const lose = (reason: string) => {
-    if (stopped) return;
-    stop();
+    if (done) return;
+    done = true;
+    heartbeat.stop();
     options.onLost(reason);
   };
-  void session.closed.then(() => lose('the database connection closed'));
-  const timer = options.heartbeatMs > 0 ? setInterval(beat, options.heartbeatMs) : undefined;
-  timer?.unref();
-
-  function beat() {
-    if (checking || stopped || session.isClosed()) return;
-    checking = true;
-    const noAnswer = setTimeout(
-      () => lose(`the database did not answer a lock check within ${formatDuration(options.heartbeatMs)}`),
-      options.heartbeatMs,
-    );
-    const backendPid = options.backendPid ?? session.backendPid;
-    isLockHeld(session.sql, options.id, options.shared, backendPid, options.heldSince).then(
-      (held) => {
-        if (!held) lose(`the lock is no longer held by this session (backend ${backendPid})`);
-      },
-      (error: unknown) => lose(`the lock check failed: ${(error as Error).message.split('\n')[0]}`),
-    ).finally(() => {
-      clearTimeout(noAnswer);
-      checking = false;
-    });
-  }
-
-  function stop() {
-    stopped = true;
-    if (timer) clearInterval(timer);
-  }
-  return { stop, lose };
+  const lock = { id: options.id, shared: options.shared, backendPid: options.backendPid ?? session.backendPid };
+  const heartbeat = startHeartbeat(session, {
+    heartbeatMs: options.heartbeatMs,
+    backendPid: lock.backendPid,
+    locks: () => [lock],
+    heldSince: () => options.heldSince,
+    onMissing: () => lose(`the lock is no longer held by this session (backend ${lock.backendPid})`),
+    onFailed: lose,
+  });
+  return {
+    stop() {
+      done = true;
+      heartbeat.stop();
+    },
+    lose,
+  };
 }

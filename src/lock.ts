@@ -12,17 +12,27 @@ import { isLockHeld, releaseLock, takeLock } from './lock-sql.js';
 import { takeSlot } from './semaphore.js';
 import { watchLock } from './lock-watch.js';
 
-export interface AcquireOptions {
-  /** Lock name; hashed to the id with SHA-256 (see lockIdForKey). Give this or `lockId`. */
-  key?: string;
-  /** Raw 64-bit advisory lock id, for interop with code that already locks by number. */
-  lockId?: bigint;
+/** Where and how a lock's connection is made: shared by acquireLock, openLockSession and elect. */
+export interface LockConnectionOptions {
   /** Connection URL; else PGLOCK_DATABASE_URL, DATABASE_URL, then the libpq PG* variables. */
   url?: string;
   /** An already resolved connection (overrides `url` and the environment). */
   connection?: ConnectionConfig;
   /** Environment to read connection settings from (default: process.env). */
   env?: Env;
+  /** Keep retrying the connection for this long (default 10 000 ms). */
+  connectTimeoutMs?: number;
+  /** How often to check that the lock is still held (default 5 000 ms; 0 = only on disconnect). */
+  heartbeatMs?: number;
+  /** application_name of the lock's connection (default `pglock:<key>@<host>:<pid>`). */
+  applicationName?: string;
+}
+
+export interface AcquireOptions extends LockConnectionOptions {
+  /** Lock name; hashed to the id with SHA-256 (see lockIdForKey). Give this or `lockId`. */
+  key?: string;
+  /** Raw 64-bit advisory lock id, for interop with code that already locks by number. */
+  lockId?: bigint;
   /** Wait for the lock instead of failing fast. */
   wait?: boolean;
   /** Wait at most this long (milliseconds), then throw LockTimeoutError. Implies `wait`. */
@@ -47,12 +57,6 @@ export interface AcquireOptions {
    * Not with `record`, `fencingToken`, `minIntervalMs` or `limit`.
    */
   transaction?: boolean | 'auto';
-  /** Keep retrying the connection for this long (default 10 000 ms). */
-  connectTimeoutMs?: number;
-  /** How often to check that the lock is still held (default 5 000 ms; 0 = only on disconnect). */
-  heartbeatMs?: number;
-  /** application_name of the lock session (default `pglock:<key>@<host>:<pid>`). */
-  applicationName?: string;
   /** Cancels connecting or waiting; the acquire then rejects with LockWaitAbortedError. */
   signal?: AbortSignal;
   /** Called once if the lock is lost while held (connection closed, check failed). */

@@ -1,23 +1,15 @@
 import { hostname } from 'node:os';
-import type { ConnectionConfig, Env } from '../connection/index.js';
 import { pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
-import { type Lock, acquireLock, resolveLockId } from '../lock.js';
+import { type Lock, type LockConnectionOptions, acquireLock, resolveLockId } from '../lock.js';
 import { type Backoff, createBackoff, sleep } from './backoff.js';
 import { type Leader, findLeader } from './leader.js';
 
-export interface ElectOptions {
+/** The connection options of acquireLock (a connection that fails for `connectTimeoutMs` goes to onError, then contending starts over). */
+export interface ElectOptions extends LockConnectionOptions {
   /** The leadership's name, hashed to a lock id like any key. Give this or `lockId`. */
   key?: string;
   lockId?: bigint;
-  url?: string;
-  connection?: ConnectionConfig;
-  env?: Env;
-  /** Keep retrying a connection for this long before onError (default 10 000 ms), then contend again. */
-  connectTimeoutMs?: number;
-  /** How often the leader proves it still holds the lock (default 5 000 ms). */
-  heartbeatMs?: number;
-  applicationName?: string;
   /**
    * The leader's duties, called each time this process becomes the leader. `signal` is aborted
    * when leadership ends (lost, or stop()); stop the duties then. When it returns (or throws) while
@@ -84,7 +76,6 @@ export function elect(options: ElectOptions): Election {
       }
       backoff.reset();
       const end = await lead(lock);
-      options.onStopped?.(end);
       // After a term that ended without a loss, wait before contending again: the next waiter in
       // the server's queue takes over first, and a duty that returns at once does not spin.
       delay = end.reason === 'lost' ? backoff.next() : backoff.first();
@@ -113,6 +104,12 @@ export function elect(options: ElectOptions): Election {
     } finally {
       stopping.signal.removeEventListener('abort', onStop);
       endTerm(undefined);
+    }
+    // Told before the lock is released: no other process leads before this term's end is reported.
+    try {
+      options.onStopped?.(end);
+    } catch (error) {
+      report(error);
     }
     await lock.release().catch(report);
     return end;

@@ -12,6 +12,8 @@ export interface ProvenLock {
 
 export interface HeartbeatOptions {
   heartbeatMs: number;
+  /** The backend the session's statements must reach (default: the session's own). */
+  backendPid?: number;
   /** The locks to prove now (any backend: pg_locks is the server's whole table). */
   locks(): ProvenLock[];
   /** When the only lock on the session's own backend was granted, for `pglock status`. */
@@ -43,9 +45,9 @@ export function startHeartbeat(session: Session, options: HeartbeatOptions): { s
     if (checking || stopped || session.isClosed() || locks.length === 0) return;
     checking = true;
     const noAnswer = setTimeout(() => fail(`the database did not answer a lock check within ${formatDuration(options.heartbeatMs)}`), options.heartbeatMs);
-    proveLocks(session, locks, options.heldSince()).then(
+    proveLocks(session, options.backendPid ?? session.backendPid, locks, options.heldSince()).then(
       (result) => {
-        if (result === 'moved') return fail(`the session no longer runs on its backend ${session.backendPid}`);
+        if (result === 'moved') return fail(`the lock is no longer held by this session (its statements no longer reach backend ${options.backendPid ?? session.backendPid})`);
         const missing = locks.filter((_, i) => !result[i]);
         if (missing.length > 0 && !stopped) options.onMissing(missing);
       },
@@ -65,11 +67,11 @@ export function startHeartbeat(session: Session, options: HeartbeatOptions): { s
 
 // Whether pg_locks shows each lock granted to its backend, asked from the session's own backend
 // (else 'moved': a transaction pooler gave the statement to another backend).
-async function proveLocks(session: Session, locks: ProvenLock[], heldSince: Date | undefined): Promise<boolean[] | 'moved'> {
+async function proveLocks(session: Session, backendPid: number, locks: ProvenLock[], heldSince: Date | undefined): Promise<boolean[] | 'moved'> {
   const since = heldSince === undefined ? '' : `${HELD_SINCE_COMMENT}${heldSince.toISOString()} */`;
   const columns = locks.map((lock, i) => `${grantProof(intLiteral(lock.backendPid), lock.id, lock.shared)} as h${i}`);
   const [row] = await session.sql.unsafe<Record<string, boolean>[]>(`${since}
-    select s.pid operator(pg_catalog.=) ${intLiteral(session.backendPid)} as same, ${columns.join(', ')}
+    select s.pid operator(pg_catalog.=) ${intLiteral(backendPid)} as same, ${columns.join(', ')}
     from (select pg_catalog.pg_backend_pid() as pid) s`);
   if (row?.same !== true) return 'moved';
   return locks.map((_, i) => row[`h${i}`] === true);

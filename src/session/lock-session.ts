@@ -1,24 +1,16 @@
-import { type ConnectionConfig, type Env, type ReservedSql, type Session, openSession, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
+import { type ConnectionConfig, type ReservedSql, type Session, openSession, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { DatabaseUnavailableError, LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
-import { type Lock, acquireLock, applicationName, findHolders, resolveLockId, verifyOwnership } from '../lock.js';
+import { type Lock, type LockConnectionOptions, acquireLock, applicationName, findHolders, resolveLockId, verifyOwnership } from '../lock.js';
 import { releaseLock, takeLock } from '../lock-sql.js';
 import { type ProvenLock, startHeartbeat } from './heartbeat.js';
 import { SessionLock } from './session-lock.js';
 import { type SessionAcquireOptions, type SessionRequest, resolveSessionRequest, waitUntilFreed } from './request.js';
 
-export interface LockSessionOptions {
-  /** Connection URL; else PGLOCK_DATABASE_URL, DATABASE_URL, then the libpq PG* variables. */
-  url?: string;
-  /** An already resolved connection (overrides `url` and the environment). */
-  connection?: ConnectionConfig;
-  /** Environment to read connection settings from (default: process.env). */
-  env?: Env;
-  /** Keep retrying a connection for this long (default 10 000 ms). */
-  connectTimeoutMs?: number;
-  /** How often one statement proves every lock the session holds (default 5 000 ms; 0 = only on disconnect). */
-  heartbeatMs?: number;
-  /** application_name of the session's connections (default `pglock:(session)@<host>:<pid>`). */
-  applicationName?: string;
+/**
+ * The connection options of acquireLock; `heartbeatMs`: how often one statement proves every lock
+ * of the session; `applicationName` defaults to `pglock:(session)@<host>:<pid>`.
+ */
+export interface LockSessionOptions extends LockConnectionOptions {
   /** Cancels opening the session. */
   signal?: AbortSignal;
   /** Called when a lock of the session is lost while held. */
