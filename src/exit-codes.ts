@@ -12,6 +12,20 @@ export const ExitCode = {
   LockLost: 70,
   /** An unexpected internal error in pglock itself (a bug: please report it). */
   Internal: 71,
+  /** --max-runtime: the command ran too long and pglock stopped it (timeout(1)'s code). */
+  TimedOut: 124,
+  /** `pglock check`: the last run started longer ago than --max-age. */
+  CheckStale: 1,
+  /** `pglock check`: the last run failed (a non-zero exit, a signal, lost lock, timed out, no end). */
+  CheckFailed: 2,
+  /** `pglock check`: the last run is still running, and started longer ago than --max-age. */
+  CheckOverrunning: 3,
+  /** `pglock check`: no run of the key was ever recorded. */
+  CheckNeverRan: 4,
+  /** `pglock release`: the holder is not a pglock, and --force was not given. */
+  ReleaseRefused: 65,
+  /** `pglock release`: this role may not terminate the holder (needs the same role or pg_signal_backend). */
+  NoPermission: 77,
   /** The command was found but could not be executed. */
   CannotExecute: 126,
   /** The command was not found. */

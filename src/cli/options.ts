@@ -53,3 +53,16 @@ export interface KeyOptions {
   limit: number | undefined;
   json: boolean;
 }
+
+/** `pglock check --key K --max-age <duration>`: a dead man's check of the key's last run. */
+export interface CheckOptions {
+  connection: ConnectionConfig;
+  key: string | undefined;
+  lockId: bigint;
+  maxAgeMs: number;
+  /** Pass whatever the last run's exit: only its age counts. */
+  anyExit: boolean;
+  json: boolean;
+  connectTimeoutMs: number;
+  logFormat: LogFormat;
+}

@@ -3,14 +3,17 @@ import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { MAX_LIMIT, lockIdForKey, parseLockId } from '../lock-id.js';
-import type { CommandSpec, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
-import { type FlagSpec, type ProgramSpec, scanArgs } from './flags.js';
+import type { CheckOptions, CommandSpec, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
+import { type ProgramSpec, scanArgs } from './flags.js';
+import { CONNECT_TIMEOUT, HELP, LOG_FORMAT } from './common-flags.js';
+import { CHECK, toCheckOptions } from './parse-ops.js';
 import { readVersion } from './version.js';
 
 export type ParseResult =
   | { kind: 'run'; options: RunOptions }
   | { kind: 'status'; options: StatusOptions }
   | { kind: 'key'; options: KeyOptions }
+  | { kind: 'check'; options: CheckOptions }
   /** --help or --version: print `stdout` and exit 0. */
   | { kind: 'print'; stdout: string };
 
@@ -56,6 +59,7 @@ interface KeyFlags {
 export function parseArgs(argv: string[], env: Env): ParseResult {
   const [first, ...rest] = argv;
   if (first === 'status') return parse(STATUS, rest, (flags) => ({ kind: 'status', options: toStatusOptions(flags as unknown as StatusFlags, env) }));
+  if (first === 'check') return parse(CHECK, rest, (flags) => ({ kind: 'check', options: toCheckOptions(flags, env) }));
   if (first === 'key') return parse(KEY, rest, (flags, operands) => ({ kind: 'key', options: toKeyOptions(flags as unknown as KeyFlags, operands) }));
   return parse(RUN, argv, (flags, operands) => ({ kind: 'run', options: toRunOptions(flags as unknown as RawFlags, operands, env) }));
 }
@@ -82,18 +86,9 @@ function parse(program: ProgramSpec, argv: string[], build: Build): ParseResult 
   return build(scanned.flags, scanned.operands);
 }
 
-const HELP: FlagSpec = { name: 'help', short: 'h', description: 'show this help', action: 'help' };
-const LOG_FORMAT: FlagSpec = { name: 'log-format', value: '<format>', description: 'text, or json: one JSON object per stderr line', default: 'text' };
-const CONNECT_TIMEOUT: FlagSpec = {
-  name: 'connect-timeout',
-  value: '<duration>',
-  description: 'keep trying to connect, with backoff, for this long',
-  default: '10s',
-};
-
 const RUN: ProgramSpec = {
   name: 'pglock',
-  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>",
+  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>\n       pglock check --key <name> --max-age <duration>",
   description: 'Run a command while holding a PostgreSQL advisory lock: at most one runs per key, across all hosts.',
   operands: 'command',
   commandHelp: { name: 'command', description: 'the command to run and its arguments' },
@@ -135,7 +130,8 @@ const RUN: ProgramSpec = {
     HELP,
   ],
   footer:
-    'Subcommands (only as the first argument):\n  status [--key <name>] [--json]  list advisory locks, holders and waiters\n  key <name>                      print the lock id of a key and the SQL that takes the same lock',
+    'Subcommands (only as the first argument):\n  status [--key <name>] [--json]  list advisory locks, holders and waiters\n  key <name>                      print the lock id of a key and the SQL that takes the same lock\n' +
+    '  check --key <name> --max-age <d>  exit 0 if the last run started within <d> and exited 0 (see pglock check --help)',
 };
 
 const STATUS: ProgramSpec = {

@@ -2,11 +2,12 @@ import { describeConnectError, openSession } from '../connection/index.js';
 import { describeTarget } from '../connection/index.js';
 import { formatDuration } from '../duration.js';
 import { DatabaseUnavailableError } from '../errors.js';
-import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks, slotOf } from '../holders.js';
+import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks } from '../holders.js';
 import { applicationName } from '../lock.js';
 import { lockIdForKey } from '../lock-id.js';
-import { type RunRecord, type StillRunning, RUNS_TABLE, describeOutcome, listRuns } from '../runs/index.js';
+import { type RunRecord, RUNS_TABLE, describeOutcome, listRuns } from '../runs/index.js';
 import type { Logger } from './logger.js';
+import { findHolding, toStillRunning } from './run-holding.js';
 import type { StatusOptions } from './options.js';
 
 /**
@@ -126,7 +127,7 @@ export async function showStatus(options: StatusOptions, log: Logger, write: (te
   return 0;
 }
 
-function toRunEntry(run: RunRecord, locks: AdvisoryLockRow[]): RunEntry {
+export function toRunEntry(run: RunRecord, locks: AdvisoryLockRow[]): RunEntry {
   return {
     key: run.key,
     lockId: String(run.lockId),
@@ -140,24 +141,14 @@ function toRunEntry(run: RunRecord, locks: AdvisoryLockRow[]): RunEntry {
     outcome: run.outcome,
     exitCode: run.exitCode,
     signal: run.signal,
-    holding: holding(run, locks),
+    holding: findHolding(run, locks),
   };
-}
-
-// Does the run's pglock (host and pid, from its application_name) hold a lock of the key now?
-// PostgreSQL keeps at most 63 bytes of application_name: the host there may be cut short.
-function holding(run: RunRecord, locks: AdvisoryLockRow[]): boolean | null {
-  if (run.outcome !== 'running') return false;
-  const ofKey = locks.filter((row) => row.granted && /^-?\d+$/.test(row.lockId) && (slotOf(BigInt(row.lockId), run.lockId) ?? -1) >= 0);
-  const mine = ofKey.some((row) => row.pglock !== null && row.pglock.pid === run.pid && run.host !== null && run.host.startsWith(row.pglock.host));
-  if (mine) return true;
-  return ofKey.some((row) => row.detailsHidden) ? null : false;
 }
 
 // The last recorded runs: with --key one line (also when there is none), else a table of the keys.
 function renderRuns(entries: RunEntry[] | null, runs: RunRecord[], options: StatusOptions): string {
   if (entries === null) return '';
-  const phrases = runs.map((run, i) => describeOutcome(run, stillRunning(entries[i]!.holding)));
+  const phrases = runs.map((run, i) => describeOutcome(run, toStillRunning(entries[i]!.holding)));
   if (options.key !== undefined) {
     const [entry] = entries;
     if (entry === undefined) return `no recorded run of '${printable(options.key)}' (runs are recorded with --record, --min-interval or --fencing-token)\n`;
@@ -170,10 +161,6 @@ function renderRuns(entries: RunEntry[] | null, runs: RunRecord[], options: Stat
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const lines = rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
   return `\nlast recorded runs (${RUNS_TABLE}):\n${lines.join('\n')}\n`;
-}
-
-function stillRunning(holding: boolean | null): StillRunning {
-  return holding === null ? 'unknown' : holding ? 'yes' : 'no';
 }
 
 function started(entry: RunEntry): string {

@@ -5,4 +5,4 @@
 //   read.ts    reading the records back, and telling a run in one phrase
 export { CREATE_RUNS_TABLE, RUNS_TABLE, RUNS_TABLE_NAME, runsTableError } from './table.js';
 export { type RunEnd, type RunStart, type RunStarted, endRunStatement, startRun } from './record.js';
-export { type RunOutcome, type RunRecord, type StillRunning, describeOutcome, describeRun, listRuns } from './read.js';
+export { type ListRunsFilter, type RunOutcome, type RunRecord, type StillRunning, describeOutcome, describeRun, listRuns } from './read.js';

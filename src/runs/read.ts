@@ -67,13 +67,24 @@ export function toRunRecord(raw: RawRun): RunRecord | undefined {
   };
 }
 
+export interface ListRunsFilter {
+  /** Only these lock ids. */
+  ids?: bigint[];
+  /** Leave out runs whose command never started (they do not count as runs for a check). */
+  skipNotStarted?: boolean;
+}
+
 /**
  * The recorded runs, newest first; with `ids`, only those lock ids. No table yet: no runs (reading
  * never creates it). A role that may not read it gets the error (SQLSTATE 42501).
  */
-export async function listRuns(sql: SqlClient, filter: { ids?: bigint[] } = {}): Promise<RunRecord[]> {
+export async function listRuns(sql: SqlClient, filter: ListRunsFilter = {}): Promise<RunRecord[]> {
   if (filter.ids !== undefined && filter.ids.length === 0) return [];
-  const where = filter.ids === undefined ? '' : ` where r.lock_id operator(pg_catalog.=) any (array[${filter.ids.map((id) => `${intLiteral(id)}::pg_catalog.int8`).join(', ')}])`;
+  const conditions = [
+    ...(filter.ids === undefined ? [] : [`r.lock_id operator(pg_catalog.=) any (array[${filter.ids.map((id) => `${intLiteral(id)}::pg_catalog.int8`).join(', ')}])`]),
+    ...(filter.skipNotStarted ? ["r.outcome operator(pg_catalog.<>) 'not-started'"] : []),
+  ];
+  const where = conditions.length === 0 ? '' : ` where ${conditions.join(' and ')}`;
   try {
     const rows = await sql.unsafe<RawRun[]>(`select ${RUN_COLUMNS} from ${RUNS_TABLE} r${where} order by r.started_at desc, r.lock_id`);
     return rows.flatMap((row) => toRunRecord(row) ?? []);
