@@ -2,6 +2,7 @@ import { passwordsIn, secretsOf } from '../connection/index.js';
 import { PglockError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { checkLastRun } from './check.js';
+import { showHistory } from './history.js';
 import { printKey } from './key-command.js';
 import { type Logger, createLogger } from './logger.js';
 import { parseArgs, requestedLogFormat } from './parse-args.js';
@@ -32,6 +33,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<neve
       case 'check':
         secretsOf(parsed.options.connection).forEach(log.addSecret);
         code = await checkLastRun(parsed.options);
+        break;
+      case 'history':
+        secretsOf(parsed.options.connection).forEach(log.addSecret);
+        code = await showHistory(parsed.options);
         break;
       case 'run':
         log = createLogger({ verbosity: parsed.options.verbosity, format: parsed.options.logFormat });

@@ -36,6 +36,8 @@ export interface RunOptions {
   minIntervalMs: number | undefined;
   /** Keep the run record (also implied by fencingToken and minIntervalMs). */
   record: boolean;
+  /** With the run record: keep this many runs of the key (undefined: the default, 100). */
+  history: number | undefined;
 }
 
 /** `pglock status [--key <name>] [--json]`: the advisory locks in the database, holders and waiters. */
@@ -62,6 +64,17 @@ export interface CheckOptions {
   maxAgeMs: number;
   /** Pass whatever the last run's exit: only its age counts. */
   anyExit: boolean;
+  json: boolean;
+  connectTimeoutMs: number;
+  logFormat: LogFormat;
+}
+
+/** `pglock history --key K [--limit n]`: the key's kept runs, newest first. */
+export interface HistoryOptions {
+  connection: ConnectionConfig;
+  key: string | undefined;
+  lockId: bigint;
+  limit: number;
   json: boolean;
   connectTimeoutMs: number;
   logFormat: LogFormat;

@@ -3,10 +3,11 @@ import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { MAX_LIMIT, lockIdForKey, parseLockId } from '../lock-id.js';
-import type { CheckOptions, CommandSpec, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
+import { DEFAULT_HISTORY } from '../runs/index.js';
+import type { CheckOptions, CommandSpec, HistoryOptions, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
 import { type ProgramSpec, scanArgs } from './flags.js';
 import { CONNECT_TIMEOUT, HELP, LOG_FORMAT } from './common-flags.js';
-import { CHECK, toCheckOptions } from './parse-ops.js';
+import { CHECK, HISTORY, parseCount, toCheckOptions, toHistoryOptions } from './parse-ops.js';
 import { readVersion } from './version.js';
 
 export type ParseResult =
@@ -14,6 +15,7 @@ export type ParseResult =
   | { kind: 'status'; options: StatusOptions }
   | { kind: 'key'; options: KeyOptions }
   | { kind: 'check'; options: CheckOptions }
+  | { kind: 'history'; options: HistoryOptions }
   /** --help or --version: print `stdout` and exit 0. */
   | { kind: 'print'; stdout: string };
 
@@ -37,6 +39,7 @@ interface RawFlags {
   fencingToken?: boolean;
   minInterval?: string;
   record?: boolean;
+  history?: string;
 }
 
 interface StatusFlags {
@@ -60,6 +63,7 @@ export function parseArgs(argv: string[], env: Env): ParseResult {
   const [first, ...rest] = argv;
   if (first === 'status') return parse(STATUS, rest, (flags) => ({ kind: 'status', options: toStatusOptions(flags as unknown as StatusFlags, env) }));
   if (first === 'check') return parse(CHECK, rest, (flags) => ({ kind: 'check', options: toCheckOptions(flags, env) }));
+  if (first === 'history') return parse(HISTORY, rest, (flags) => ({ kind: 'history', options: toHistoryOptions(flags, env) }));
   if (first === 'key') return parse(KEY, rest, (flags, operands) => ({ kind: 'key', options: toKeyOptions(flags as unknown as KeyFlags, operands) }));
   return parse(RUN, argv, (flags, operands) => ({ kind: 'run', options: toRunOptions(flags as unknown as RawFlags, operands, env) }));
 }
@@ -113,7 +117,8 @@ const RUN: ProgramSpec = {
       value: '<duration>',
       description: "run only if no run of this key started less than this long ago, by the database's clock (1h, 1d); else exit as when busy (implies --record)",
     },
-    { name: 'record', description: 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status' },
+    { name: 'record', description: 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status, history and check' },
+    { name: 'history', value: '<n>', description: 'with the run record, keep the last n runs of the key (0: only the last)', default: String(DEFAULT_HISTORY) },
     CONNECT_TIMEOUT,
     { name: 'heartbeat', value: '<duration>', description: 'check that the lock is still held this often', default: '5s' },
     {
@@ -194,6 +199,7 @@ function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptio
     fencingToken: flags.fencingToken === true,
     minIntervalMs,
     record: flags.record === true || flags.fencingToken === true || minIntervalMs !== undefined,
+    history: parseCount(flags.history ?? String(DEFAULT_HISTORY), '--history', 0),
   };
 }
 

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { lockIdForKey, parseLockId } from '../lock-id.js';
 import { CONNECT_TIMEOUT, DATABASE_URL, HELP, JSON_FLAG, KEY, LOCK_ID, LOG_FORMAT } from './common-flags.js';
 import type { ProgramSpec } from './flags.js';
-import type { CheckOptions, LogFormat } from './options.js';
+import type { CheckOptions, HistoryOptions, LogFormat } from './options.js';
 
 // The operators' subcommands (check, and after it history and release): their tables and the
 // typed options each makes. parse-args.ts dispatches to them by the first argument.
@@ -42,6 +42,36 @@ export function toCheckOptions(flags: Flags, env: Env): CheckOptions {
     anyExit: flags.anyExit === true,
     json: flags.json === true,
   };
+}
+
+export const HISTORY: ProgramSpec = {
+  name: 'pglock history',
+  usage: 'pglock history --key <name> [options]',
+  description: "The key's recorded runs, newest first: start, end, duration, host, pid, outcome, exit code, fencing token (times by the database's clock).",
+  operands: [],
+  flags: [
+    KEY,
+    LOCK_ID,
+    { name: 'limit', short: 'n', value: '<n>', description: 'at most the n newest runs', default: '20' },
+    DATABASE_URL,
+    JSON_FLAG,
+    CONNECT_TIMEOUT,
+    LOG_FORMAT,
+    HELP,
+  ],
+};
+
+export function toHistoryOptions(flags: Flags, env: Env): HistoryOptions {
+  const { key, lockId } = resolveTarget(flags, env);
+  return { ...common(flags, env), key, lockId, limit: parseCount(String(flags.limit), '--limit', 1), json: flags.json === true };
+}
+
+/** A whole number from `min` up to a million, or one line and 64. */
+export function parseCount(text: string, flag: string, min: number): number {
+  if (!/^\d{1,7}$/.test(text) || Number(text) < min || Number(text) > 1_000_000) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to 1000000, got '${text}'`);
+  }
+  return Number(text);
 }
 
 /** What every database subcommand shares: the connection, its timeout, the log format. */

@@ -106,6 +106,7 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal, o
       ...(options.limit === undefined ? {} : { limit: options.limit }),
       fencingToken: options.fencingToken,
       record: options.record,
+      ...(options.history === undefined ? {} : { history: options.history }),
       ...(options.minIntervalMs === undefined ? {} : { minIntervalMs: options.minIntervalMs }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       connectTimeoutMs: options.connectTimeoutMs,

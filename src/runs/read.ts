@@ -6,7 +6,7 @@ import { RUNS_TABLE, sqlState } from './table.js';
 /** How a recorded run ended; `running` until its end is written. */
 export type RunOutcome = 'running' | 'exited' | 'signaled' | 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released';
 
-/** The last recorded run of a lock id, as the run record holds it. Times are the database's. */
+/** A recorded run of a lock id, as the run record holds it. Times are the database's. */
 export interface RunRecord {
   lockId: bigint;
   /** The key, or null for a run by raw lock id. */
@@ -72,11 +72,16 @@ export interface ListRunsFilter {
   ids?: bigint[];
   /** Leave out runs whose command never started (they do not count as runs for a check). */
   skipNotStarted?: boolean;
+  /** Every kept run (the history), not only the last of each lock id. */
+  history?: boolean;
+  /** At most this many runs (the newest). */
+  limit?: number;
 }
 
 /**
- * The recorded runs, newest first; with `ids`, only those lock ids. No table yet: no runs (reading
- * never creates it). A role that may not read it gets the error (SQLSTATE 42501).
+ * The recorded runs, newest first: the last run of each lock id, or with `history` every kept run;
+ * with `ids`, only those lock ids. No table yet: no runs (reading never creates it). A role that
+ * may not read it gets the error (SQLSTATE 42501).
  */
 export async function listRuns(sql: SqlClient, filter: ListRunsFilter = {}): Promise<RunRecord[]> {
   if (filter.ids !== undefined && filter.ids.length === 0) return [];
@@ -85,8 +90,14 @@ export async function listRuns(sql: SqlClient, filter: ListRunsFilter = {}): Pro
     ...(filter.skipNotStarted ? ["r.outcome operator(pg_catalog.<>) 'not-started'"] : []),
   ];
   const where = conditions.length === 0 ? '' : ` where ${conditions.join(' and ')}`;
+  const limit = filter.limit === undefined ? '' : ` limit ${intLiteral(filter.limit)}`;
+  // The last run of a lock id is its row with the highest fencing token.
+  const statement = filter.history
+    ? `select ${RUN_COLUMNS} from ${RUNS_TABLE} r${where} order by r.started_at desc, r.fencing_token desc${limit}`
+    : `select r.* from (select distinct on (r.lock_id) ${RUN_COLUMNS}, r.fencing_token as token from ${RUNS_TABLE} r${where}
+         order by r.lock_id, r.fencing_token desc) r order by r.started_at desc, r.token desc${limit}`;
   try {
-    const rows = await sql.unsafe<RawRun[]>(`select ${RUN_COLUMNS} from ${RUNS_TABLE} r${where} order by r.started_at desc, r.lock_id`);
+    const rows = await sql.unsafe<RawRun[]>(statement);
     return rows.flatMap((row) => toRunRecord(row) ?? []);
   } catch (error) {
     if (sqlState(error) === '42P01') return [];
