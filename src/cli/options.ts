@@ -45,6 +45,10 @@ export interface StatusOptions {
   connection: ConnectionConfig;
   key: string | undefined;
   json: boolean;
+  /** text (default), json (also --json), or prometheus: the text exposition format. */
+  format: 'text' | 'json' | 'prometheus';
+  /** Write the report to this file atomically (temporary file, then rename) instead of stdout. */
+  output: string | undefined;
   connectTimeoutMs: number;
   logFormat: LogFormat;
 }

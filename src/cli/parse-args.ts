@@ -9,6 +9,7 @@ import { type ProgramSpec, scanArgs } from './flags.js';
 import { CONNECT_TIMEOUT, HELP, LOG_FORMAT } from './common-flags.js';
 import { CHECK, HISTORY, parseCount, toCheckOptions, toHistoryOptions } from './parse-ops.js';
 import { readVersion } from './version.js';
+import { checkOutputWritable } from './write-output.js';
 
 export type ParseResult =
   | { kind: 'run'; options: RunOptions }
@@ -46,6 +47,8 @@ interface StatusFlags {
   key?: string;
   databaseUrl?: string;
   json?: boolean;
+  format?: string;
+  output?: string;
   connectTimeout: string;
   logFormat: string;
 }
@@ -152,7 +155,9 @@ const STATUS: ProgramSpec = {
       value: '<conninfo>',
       description: 'connection string: a URL or keyword=value pairs (else PGLOCK_DATABASE_URL, DATABASE_URL, then as psql; see README, "Connecting")',
     },
-    { name: 'json', description: 'print JSON instead of a table' },
+    { name: 'json', description: 'print JSON instead of a table (--format json)' },
+    { name: 'format', value: '<format>', description: 'text, json, or prometheus (the text exposition format: last runs, holders, waiters)', default: 'text' },
+    { name: 'output', short: 'o', value: '<file>', description: 'write the report to this file atomically (a temporary file, then rename), for the node_exporter textfile collector' },
     CONNECT_TIMEOUT,
     LOG_FORMAT,
     HELP,
@@ -212,10 +217,17 @@ function parseMinInterval(text: string): number {
 
 function toStatusOptions(flags: StatusFlags, env: Env): StatusOptions {
   if (flags.key === '') throw new UsageError('the lock key must not be empty');
+  const format = flags.json === true && flags.format === 'text' ? 'json' : flags.format ?? 'text';
+  if (format !== 'text' && format !== 'json' && format !== 'prometheus') throw new UsageError(`--format must be text, json or prometheus, got '${format}'`);
+  if (flags.json === true && format !== 'json') throw new UsageError('give --json or --format, not both');
+  if (flags.output === '') throw new UsageError('--output needs a file name');
+  if (flags.output !== undefined) checkOutputWritable(flags.output);
   return {
     connection: resolveConnectionConfig(pickDatabaseUrl(flags.databaseUrl, env), env),
     key: flags.key,
-    json: flags.json === true,
+    json: format === 'json',
+    format,
+    output: flags.output,
     connectTimeoutMs: parseDuration(flags.connectTimeout, '--connect-timeout'),
     logFormat: parseLogFormat(flags.logFormat),
   };

@@ -7,7 +7,9 @@ import { applicationName } from '../lock.js';
 import { lockIdForKey } from '../lock-id.js';
 import { type RunRecord, RUNS_TABLE, describeOutcome, listRuns } from '../runs/index.js';
 import type { Logger } from './logger.js';
+import { renderMetrics } from './metrics.js';
 import { findHolding, toStillRunning } from './run-holding.js';
+import { writeAtomically } from './write-output.js';
 import type { StatusOptions } from './options.js';
 
 /**
@@ -84,7 +86,7 @@ export interface RunEntry {
   holding: boolean | null;
 }
 
-// `pglock status [--key K] [--json]`: the advisory locks of the database, holders and waiters, on
+// `pglock status [--key K] [--json | --format prometheus] [--output FILE]`: the advisory locks of the database, holders and waiters, on
 // stdout (what was asked for); stderr only for notes. Connection failures propagate as the
 // DatabaseUnavailableError openSession throws.
 export async function showStatus(options: StatusOptions, log: Logger, write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
@@ -100,10 +102,13 @@ export async function showStatus(options: StatusOptions, log: Logger, write: (te
   }
   let rows: AdvisoryLockRow[];
   let runs: RunRecord[] | null = null;
+  let history: RunRecord[] = [];
   try {
     rows = await listAdvisoryLocks(session.sql);
     try {
-      runs = await listRuns(session.sql, options.key === undefined ? {} : { ids: [lockIdForKey(options.key)] });
+      const ids = options.key === undefined ? {} : { ids: [lockIdForKey(options.key)] };
+      runs = await listRuns(session.sql, ids);
+      if (options.format === 'prometheus') history = await listRuns(session.sql, { ...ids, history: true });
     } catch (error) {
       if ((error as { code?: unknown }).code !== '42501') throw error;
       log.notice(`role '${options.connection.user}' may not read the run record ${RUNS_TABLE} (${describeConnectError(error)}); grant it select to see the last runs`);
@@ -122,8 +127,13 @@ export async function showStatus(options: StatusOptions, log: Logger, write: (te
     log.notice(`the details of ${hidden.size} ${hidden.size === 1 ? 'session' : 'sessions'} of other roles are hidden from ` +
       `role '${options.connection.user}'; a role with pg_read_all_stats sees them`);
   }
-  if (options.json) write(`${JSON.stringify({ version: 2, locks: entries, runs: runEntries })}\n`);
-  else write(renderTable(entries, summary(entries, options), new Date()) + renderRuns(runEntries, runs ?? [], options));
+  const report = options.format === 'prometheus'
+    ? renderMetrics(runs ?? [], history, rows)
+    : options.json
+      ? `${JSON.stringify({ version: 2, locks: entries, runs: runEntries })}\n`
+      : renderTable(entries, summary(entries, options), new Date()) + renderRuns(runEntries, runs ?? [], options);
+  if (options.output === undefined) write(report);
+  else writeAtomically(options.output, report);
   return 0;
 }
 
