@@ -3,6 +3,7 @@ import { PglockError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { checkLastRun } from './check.js';
 import { showHistory } from './history.js';
+import { releaseHolders } from './release.js';
 import { printKey } from './key-command.js';
 import { type Logger, createLogger } from './logger.js';
 import { parseArgs, requestedLogFormat } from './parse-args.js';
@@ -37,6 +38,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<neve
       case 'history':
         secretsOf(parsed.options.connection).forEach(log.addSecret);
         code = await showHistory(parsed.options);
+        break;
+      case 'release':
+        secretsOf(parsed.options.connection).forEach(log.addSecret);
+        code = await releaseHolders(parsed.options);
         break;
       case 'run':
         log = createLogger({ verbosity: parsed.options.verbosity, format: parsed.options.logFormat });

@@ -83,3 +83,15 @@ export interface HistoryOptions {
   connectTimeoutMs: number;
   logFormat: LogFormat;
 }
+
+/** `pglock release --key K [--force]`: terminate the sessions holding the key's lock. */
+export interface ReleaseOptions {
+  connection: ConnectionConfig;
+  key: string | undefined;
+  lockId: bigint;
+  /** Also terminate a holder that is not a pglock. */
+  force: boolean;
+  json: boolean;
+  connectTimeoutMs: number;
+  logFormat: LogFormat;
+}

@@ -4,10 +4,10 @@ import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { MAX_LIMIT, lockIdForKey, parseLockId } from '../lock-id.js';
 import { DEFAULT_HISTORY } from '../runs/index.js';
-import type { CheckOptions, CommandSpec, HistoryOptions, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
+import type { CheckOptions, CommandSpec, HistoryOptions, ReleaseOptions, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
 import { type ProgramSpec, scanArgs } from './flags.js';
 import { CONNECT_TIMEOUT, HELP, LOG_FORMAT } from './common-flags.js';
-import { CHECK, HISTORY, parseCount, toCheckOptions, toHistoryOptions } from './parse-ops.js';
+import { CHECK, HISTORY, RELEASE, parseCount, toCheckOptions, toHistoryOptions, toReleaseOptions } from './parse-ops.js';
 import { readVersion } from './version.js';
 import { checkOutputWritable } from './write-output.js';
 
@@ -17,6 +17,7 @@ export type ParseResult =
   | { kind: 'key'; options: KeyOptions }
   | { kind: 'check'; options: CheckOptions }
   | { kind: 'history'; options: HistoryOptions }
+  | { kind: 'release'; options: ReleaseOptions }
   /** --help or --version: print `stdout` and exit 0. */
   | { kind: 'print'; stdout: string };
 
@@ -67,6 +68,7 @@ export function parseArgs(argv: string[], env: Env): ParseResult {
   if (first === 'status') return parse(STATUS, rest, (flags) => ({ kind: 'status', options: toStatusOptions(flags as unknown as StatusFlags, env) }));
   if (first === 'check') return parse(CHECK, rest, (flags) => ({ kind: 'check', options: toCheckOptions(flags, env) }));
   if (first === 'history') return parse(HISTORY, rest, (flags) => ({ kind: 'history', options: toHistoryOptions(flags, env) }));
+  if (first === 'release') return parse(RELEASE, rest, (flags) => ({ kind: 'release', options: toReleaseOptions(flags, env) }));
   if (first === 'key') return parse(KEY, rest, (flags, operands) => ({ kind: 'key', options: toKeyOptions(flags as unknown as KeyFlags, operands) }));
   return parse(RUN, argv, (flags, operands) => ({ kind: 'run', options: toRunOptions(flags as unknown as RawFlags, operands, env) }));
 }

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { lockIdForKey, parseLockId } from '../lock-id.js';
 import { CONNECT_TIMEOUT, DATABASE_URL, HELP, JSON_FLAG, KEY, LOCK_ID, LOG_FORMAT } from './common-flags.js';
 import type { ProgramSpec } from './flags.js';
-import type { CheckOptions, HistoryOptions, LogFormat } from './options.js';
+import type { CheckOptions, HistoryOptions, LogFormat, ReleaseOptions } from './options.js';
 
 // The operators' subcommands (check, and after it history and release): their tables and the
 // typed options each makes. parse-args.ts dispatches to them by the first argument.
@@ -64,6 +64,30 @@ export const HISTORY: ProgramSpec = {
 export function toHistoryOptions(flags: Flags, env: Env): HistoryOptions {
   const { key, lockId } = resolveTarget(flags, env);
   return { ...common(flags, env), key, lockId, limit: parseCount(String(flags.limit), '--limit', 1), json: flags.json === true };
+}
+
+export const RELEASE: ProgramSpec = {
+  name: 'pglock release',
+  usage: 'pglock release --key <name> [options]',
+  description:
+    "Break a stuck lock: terminate the session holding the key's lock (pg_terminate_backend). A pglock holder then stops its command and exits 70. " +
+    'A holder that is not a pglock is refused (exit 65) unless --force; without the privilege (the same role, or pg_signal_backend) exit 77.',
+  operands: [],
+  flags: [
+    KEY,
+    LOCK_ID,
+    { name: 'force', description: 'also terminate a holder that is not a pglock' },
+    DATABASE_URL,
+    { name: 'json', description: 'print what was terminated as JSON' },
+    CONNECT_TIMEOUT,
+    LOG_FORMAT,
+    HELP,
+  ],
+};
+
+export function toReleaseOptions(flags: Flags, env: Env): ReleaseOptions {
+  const { key, lockId } = resolveTarget(flags, env);
+  return { ...common(flags, env), key, lockId, force: flags.force === true, json: flags.json === true };
 }
 
 /** A whole number from `min` up to a million, or one line and 64. */
