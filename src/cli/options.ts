@@ -23,6 +23,10 @@ export interface RunOptions {
   connectTimeoutMs: number;
   heartbeatMs: number;
   killAfterMs: number;
+  /** Stop the command when it has run this long (undefined: no limit); exit 124. */
+  maxRuntimeMs: number | undefined;
+  /** The signal that stops the command (max runtime, lost lock); SIGKILL follows after killAfterMs. */
+  killSignal: NodeJS.Signals;
   command: CommandSpec;
   verbosity: Verbosity;
   logFormat: LogFormat;

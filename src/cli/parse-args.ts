@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
@@ -32,6 +33,8 @@ interface RawFlags {
   connectTimeout: string;
   heartbeat: string;
   killAfter: string;
+  maxRuntime?: string;
+  killSignal: string;
   command?: string;
   verbose?: boolean;
   quiet?: boolean;
@@ -129,9 +132,11 @@ const RUN: ProgramSpec = {
     {
       name: 'kill-after',
       value: '<duration>',
-      description: 'after the lock is lost, SIGKILL the command if it is still running this long after SIGTERM',
+      description: 'after the lock is lost or --max-runtime, SIGKILL the command if it is still running this long after --kill-signal',
       default: '10s',
     },
+    { name: 'max-runtime', value: '<duration>', description: `stop the command (--kill-signal, then SIGKILL after --kill-after) when it has run this long; exit ${ExitCode.TimedOut}, recorded as timed-out` },
+    { name: 'kill-signal', value: '<signal>', description: 'the signal that stops the command (TERM, INT, QUIT, HUP, USR1, ...)', default: 'SIGTERM' },
     { name: 'command', short: 'c', value: '<string>', description: 'run the string with /bin/sh -c instead of an argv after --' },
     { name: 'verbose', short: 'v', description: 'more messages on stderr' },
     { name: 'quiet', short: 'q', description: 'only errors on stderr (not "lock busy")' },
@@ -198,6 +203,8 @@ function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptio
     connectTimeoutMs: parseDuration(flags.connectTimeout, '--connect-timeout'),
     heartbeatMs: parseDuration(flags.heartbeat, '--heartbeat'),
     killAfterMs: parseDuration(flags.killAfter, '--kill-after'),
+    maxRuntimeMs: flags.maxRuntime === undefined ? undefined : parseMaxRuntime(flags.maxRuntime),
+    killSignal: parseSignal(flags.killSignal),
     command,
     verbosity,
     logFormat: parseLogFormat(flags.logFormat),
@@ -215,6 +222,21 @@ function parseMinInterval(text: string): number {
   const ms = parseDuration(text, '--min-interval', 3650 * 86_400_000);
   if (ms === 0) throw new UsageError(`--min-interval must be longer than 0, got '${text}'`);
   return ms;
+}
+
+function parseMaxRuntime(text: string): number {
+  const ms = parseDuration(text, '--max-runtime');
+  if (ms === 0) throw new UsageError(`--max-runtime must be longer than 0, got '${text}'`);
+  return ms;
+}
+
+// A signal by name, with or without SIG (TERM, SIGTERM, sigterm).
+function parseSignal(text: string): NodeJS.Signals {
+  const name = `SIG${text.toUpperCase().replace(/^SIG/, '')}`;
+  if (!/^SIG[A-Z0-9]+$/.test(name) || osConstants.signals[name as NodeJS.Signals] === undefined) {
+    throw new UsageError(`--kill-signal must be a signal name such as TERM, INT or QUIT, got '${text}'`);
+  }
+  return name as NodeJS.Signals;
 }
 
 function toStatusOptions(flags: StatusFlags, env: Env): StatusOptions {

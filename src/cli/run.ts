@@ -59,6 +59,7 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       return signalExit(waitSignal, log);
     }
     let lostReason: string | undefined;
+    let timedOut = false;
     child = prepared.start(lock.fencingToken);
     runState.commandStarted = true;
     logAcquired(lock, options, acquireStarted, log);
@@ -66,14 +67,25 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
     const running = child;
     void lock.lost.then((error) => {
       lostReason = error.message;
-      log.error(`${error.message}; stopping the command (SIGTERM, SIGKILL after ${formatDuration(options.killAfterMs)})`, { code: error.code });
-      stopChild(running, options.killAfterMs);
+      log.error(`${error.message}; stopping the command (${options.killSignal}, SIGKILL after ${formatDuration(options.killAfterMs)})`, { code: error.code });
+      stopChild(running, options.killAfterMs, options.killSignal);
     });
+    const deadline = options.maxRuntimeMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      log.error(`the command has run for --max-runtime ${formatDuration(options.maxRuntimeMs!)}; stopping it (${options.killSignal}, SIGKILL after ${formatDuration(options.killAfterMs)})`, { code: 'ETIMEDOUT' });
+      stopChild(running, options.killAfterMs, options.killSignal);
+    }, options.maxRuntimeMs);
     const exit = await child.exited;
+    clearTimeout(deadline);
     if (lostReason !== undefined) {
       log.error(`the command was stopped because the lock was lost (${describeExit(exit)}); exiting ${ExitCode.LockLost}`, { exitCode: ExitCode.LockLost });
       await lock.release().catch(() => undefined);
       return ExitCode.LockLost;
+    }
+    if (timedOut) {
+      await releaseQuietly(lock, { outcome: 'timed-out' }, log);
+      log.error(`the command was stopped by --max-runtime (${describeExit(exit)}); lock released; exiting ${ExitCode.TimedOut}`, { exitCode: ExitCode.TimedOut });
+      return ExitCode.TimedOut;
     }
     await releaseQuietly(lock, runEnd(exit), log);
     const code = exitCodeForChild(exit);
@@ -157,9 +169,10 @@ function logAcquired(lock: Lock, options: RunOptions, started: number, log: Logg
   });
 }
 
-// Stop the child after the lock is lost: SIGTERM to its group, SIGKILL if it outlives killAfter.
-function stopChild(child: RunningChild, killAfterMs: number): void {
-  child.kill('SIGTERM');
+// Stop the child (the lock was lost, or it ran too long): the kill signal to its group, SIGKILL if
+// it outlives killAfter.
+function stopChild(child: RunningChild, killAfterMs: number, signal: NodeJS.Signals): void {
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   void child.exited.then(() => clearTimeout(timer));
 }

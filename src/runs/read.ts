@@ -4,7 +4,7 @@ import { intLiteral } from '../sql-int.js';
 import { RUNS_TABLE, sqlState } from './table.js';
 
 /** How a recorded run ended; `running` until its end is written. */
-export type RunOutcome = 'running' | 'exited' | 'signaled' | 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released';
+export type RunOutcome = 'running' | 'exited' | 'signaled' | 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released' | 'timed-out';
 
 /** A recorded run of a lock id, as the run record holds it. Times are the database's. */
 export interface RunRecord {
@@ -20,7 +20,8 @@ export interface RunRecord {
   host: string | null;
   pid: number | null;
   /**
-   * exited (exitCode), signaled (signal), lock-lost (pglock stopped it), not-started (the lock was
+   * exited (exitCode), signaled (signal), lock-lost (pglock stopped it), timed-out (it ran past
+   * --max-runtime and pglock stopped it), not-started (the lock was
    * taken but the command never ran: it does not count for a minimum interval), completed / failed
    * (a withLock callback resolved / threw), released (a library lock released without an outcome),
    * running (no end recorded: still running, or its pglock was killed).
@@ -124,6 +125,7 @@ export function describeOutcome(run: RunRecord, stillRunning: StillRunning = 'un
     case 'exited': return `exited ${run.exitCode ?? '?'}${took}`;
     case 'signaled': return `was killed by ${run.signal ?? 'a signal'}${took}`;
     case 'lock-lost': return `was stopped${took}: pglock lost the lock`;
+    case 'timed-out': return `timed out: stopped${took} by --max-runtime`;
     case 'not-started': return 'did not start the command';
     case 'completed': return `completed${took}`;
     case 'failed': return `failed${took}`;

@@ -41,7 +41,7 @@ export type RunStarted =
 export type RunEnd =
   | { outcome: 'exited'; exitCode: number }
   | { outcome: 'signaled'; signal: string }
-  | { outcome: 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released' };
+  | { outcome: 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released' | 'timed-out' };
 
 // The timeline is the first 8 hex digits of the current WAL file's name.
 const TIMELINE_BASE = `(('x' operator(pg_catalog.||) pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::pg_catalog.bit(32)::pg_catalog.int8 operator(pg_catalog.*) 4294967296)`;
