@@ -100,7 +100,7 @@ function parse(program: ProgramSpec, argv: string[], build: Build): ParseResult 
 
 const RUN: ProgramSpec = {
   name: 'pglock',
-  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>\n       pglock check --key <name> --max-age <duration>",
+  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status|check|history|release [options]\n       pglock key <name>",
   description: 'Run a command while holding a PostgreSQL advisory lock: at most one runs per key, across all hosts.',
   operands: 'command',
   commandHelp: { name: 'command', description: 'the command to run and its arguments' },
@@ -144,15 +144,23 @@ const RUN: ProgramSpec = {
     { name: 'version', short: 'V', description: 'print the version', action: 'version' },
     HELP,
   ],
-  footer:
-    'Subcommands (only as the first argument):\n  status [--key <name>] [--json]  list advisory locks, holders and waiters\n  key <name>                      print the lock id of a key and the SQL that takes the same lock\n' +
-    '  check --key <name> --max-age <d>  exit 0 if the last run started within <d> and exited 0 (see pglock check --help)',
+  footer: [
+    'Subcommands (only as the first argument; each has --help):',
+    '  status [--key <name>] [--json | --format prometheus] [--output <file>]',
+    '      advisory locks, holders, waiters and the last runs; or metrics',
+    '  check --key <name> --max-age <duration>',
+    '      exit 0 if the last run started within the age and exited 0;',
+    '      1 too old, 2 failed, 3 still running longer, 4 never ran',
+    '  history --key <name>   the kept runs of the key, newest first',
+    '  release --key <name>   terminate the session holding the lock (pglock: 70)',
+    '  key <name>             the lock id of a key, and SQL taking the same lock',
+  ].join('\n'),
 };
 
 const STATUS: ProgramSpec = {
   name: 'pglock status',
   usage: 'pglock status [options]',
-  description: 'List the advisory locks in the database: holders and waiters, and who they are.',
+  description: 'List the advisory locks in the database: holders and waiters, and who they are; and the last recorded run of each key. --format prometheus: the same as metrics.',
   operands: [],
   flags: [
     { name: 'key', short: 'k', value: '<name>', description: 'only this key (and its --limit slots)' },

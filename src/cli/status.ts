@@ -64,7 +64,7 @@ export interface StatusEntry {
  *   ageMs        number          how long ago it started, by the database's clock
  *   host         string | null   the pglock process's host and pid
  *   pglockPid    number | null
- *   outcome      "running" | "exited" | "signaled" | "lock-lost" | "not-started" | "completed" | "failed" | "released"
+ *   outcome      "running" | "exited" | "signaled" | "lock-lost" | "timed-out" | "not-started" | "completed" | "failed" | "released"
  *   exitCode     number | null
  *   signal       string | null
  *   holding      boolean | null  whether that pglock holds the key's lock now (null: cannot tell,
