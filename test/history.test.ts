@@ -97,3 +97,27 @@ t.test('bad input: a history of -1 or not a number, a --limit of 0: one line, 64
     t.equal(result.stdout.length, 0);
   }
 });
+
+t.test('an old table that this role may not alter: exit 69, one line with the statement for its owner, the command not run', async (t) => {
+  const database = `old_schema_${process.pid}`;
+  const role = `old_writer_${process.pid}`;
+  await server.admin.unsafe(`create database ${database}`);
+  await server.admin.unsafe(`create role ${role} login password 'writer-pw'`);
+  t.teardown(async () => {
+    await server.admin.unsafe(`drop database if exists ${database} with (force)`);
+    await server.admin.unsafe(`drop role if exists ${role}`);
+  });
+  const admin = `postgres://${server.user}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${database}`;
+  const key = uniqueKey('old-denied');
+  const setup = (await import('postgres')).default(admin, { max: 1, onnotice: () => undefined });
+  await setup.unsafe(OLD_TABLE);
+  await setup.unsafe(`insert into public.pglock_runs values (${lockIdForKey(key)}, '${key}', 4294967297, now(), now(), 'old-host', 1, 'exited', 0, null)`);
+  await setup.unsafe(`grant select, insert, update, delete on public.pglock_runs to ${role}`);
+  await setup.end();
+  const result = await runPglock(['-d', `postgres://${role}:writer-pw@${server.host}:${server.port}/${database}`, '-k', key, '--record', '--', 'echo', 'must not run']);
+  t.equal(result.code, 69);
+  t.equal(result.stdout.length, 0, 'the command did not run');
+  t.equal(result.stderr.trim().split('\n').length, 1, result.stderr.trim());
+  t.match(result.stderr, /is from before the run history and this role may not migrate it .*have its owner run: alter table public\.pglock_runs drop constraint pglock_runs_pkey, add primary key \(lock_id, fencing_token\)/);
+  t.notMatch(result.stderr, /writer-pw/);
+});

@@ -16,7 +16,8 @@ export async function checkLastRun(options: CheckOptions, write: (text: string) 
     connectTimeoutMs: options.connectTimeoutMs,
     applicationName: applicationName('pglock-check'),
     heartbeatMs: 0,
-    allowStandby: true,
+    // On the primary only: a standby has the runs (replicated) but not the locks, so a run still
+    // going would look like one whose pglock died.
   });
   const target = describeTarget(options.connection, session.host);
   const { runs, locks } = await readRecords(session, target, async (sql) => ({

@@ -66,7 +66,7 @@ export function runsTableError(error: unknown, what: string): Error {
   if (state === '42501' || state === '25006' || state === '3F000') {
     return new DatabaseUnavailableError(
       `${what} needs the table ${RUNS_TABLE}, and this role cannot create or write it (${reason}); ` +
-        `have an administrator run: ${CREATE_RUNS_TABLE.replace(/\s+/g, ' ')}; and grant select, insert, update on ${RUNS_TABLE} to the role`,
+        `have an administrator run: ${CREATE_RUNS_TABLE.replace(/\s+/g, ' ')}; and grant select, insert, update, delete on ${RUNS_TABLE} to the role`,
       { cause: error, code: 'ERUNTABLE' },
     );
   }
