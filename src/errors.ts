@@ -91,3 +91,17 @@ export class LockLostError extends PglockError {
     super('ELOCKLOST', message, ExitCode.LockLost, options);
   }
 }
+
+/** `pglock release`: the holder is not a pglock, and --force was not given. Nothing was terminated. */
+export class ReleaseRefusedError extends PglockError {
+  constructor(message: string, options?: PglockErrorOptions) {
+    super('EREFUSED', message, ExitCode.ReleaseRefused, options);
+  }
+}
+
+/** The role lacks a privilege the request needs (terminating another role's session). */
+export class PermissionError extends PglockError {
+  constructor(message: string, options?: PglockErrorOptions) {
+    super('EPERM', message, ExitCode.NoPermission, options);
+  }
+}

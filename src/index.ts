@@ -5,7 +5,7 @@ export { withTransactionLock, type TransactionLock, type TransactionLockOptions 
 export { elect, type Election, type ElectOptions, type Leader, type TermEnd } from './election/index.js';
 export { lockIdForKey, parseLockId, lockIdSql, slotIds } from './lock-id.js';
 export { listAdvisoryLocks, describeHolder, type AdvisoryLockRow } from './holders.js';
-export { RUNS_TABLE, CREATE_RUNS_TABLE, describeRun, listRuns, type RunRecord, type RunOutcome, type RunEnd } from './runs/index.js';
+export { RUNS_TABLE, CREATE_RUNS_TABLE, MIGRATE_RUNS_TABLE, describeRun, listRuns, type ListRunsFilter, type RunRecord, type RunOutcome, type RunEnd } from './runs/index.js';
 export { resolveConnectionConfig, describeTarget, type ConnectionConfig } from './connection/index.js';
 export {
   PglockError, UsageError, LockBusyError, LockTimeoutError, LockWaitAbortedError,

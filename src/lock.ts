@@ -57,6 +57,8 @@ export interface AcquireOptions extends LockConnectionOptions {
    * Not with `record`, `fencingToken`, `minIntervalMs` or `limit`.
    */
   transaction?: boolean | 'auto';
+  /** With a run record: keep this many runs of the key (default 100; 0 or 1: only the last). */
+  history?: number;
   /** Cancels connecting or waiting; the acquire then rejects with LockWaitAbortedError. */
   signal?: AbortSignal;
   /** Called once if the lock is lost while held (connection closed, check failed). */
@@ -313,6 +315,9 @@ function resolveRequest(options: AcquireOptions): LockRequest {
   if (minIntervalMs !== undefined && !(Number.isSafeInteger(minIntervalMs) && minIntervalMs > 0)) {
     throw new UsageError(`minIntervalMs must be a whole number of milliseconds above 0, got ${minIntervalMs}`);
   }
+  if (options.history !== undefined && !(Number.isSafeInteger(options.history) && options.history >= 0)) {
+    throw new UsageError(`history must be a whole number of runs from 0 up, got ${options.history}`);
+  }
   if (minIntervalMs !== undefined && shared) throw new UsageError('a minimum interval between runs and a shared lock cannot be combined (shared holders run together)');
   const timeoutMs = options.timeoutMs;
   const record = minIntervalMs !== undefined ? 'a minimum interval between runs' : options.fencingToken ? 'a fencing token' : options.record ? 'the run record' : undefined;
@@ -446,6 +451,7 @@ async function recordStart(request: LockRequest, session: Session): Promise<Reco
   const start = {
     id: request.id, key: request.key, host: hostname(), pid: process.pid,
     ...(request.minIntervalMs === undefined ? {} : { minIntervalMs: request.minIntervalMs }),
+    ...(request.options.history === undefined ? {} : { history: request.options.history }),
   };
   const result = await startRun(session.sql, start, request.record);
   if (!result.started) {

@@ -304,7 +304,8 @@ function lockWaiters(url: string, key: string): Promise<number> {
 
 function storedToken(url: string, id: bigint): Promise<bigint | undefined> {
   return withClient(url, async (sql) => {
-    const rows = await sql.unsafe<{ token: string }[]>(`select fencing_token::text as token from public.pglock_runs where lock_id = ${id}`).catch(() => []);
-    return rows[0] ? BigInt(rows[0].token) : undefined;
+    // The key's token is its newest run's: the highest of its rows (the run history keeps many).
+    const rows = await sql.unsafe<{ token: string | null }[]>(`select max(fencing_token)::text as token from public.pglock_runs where lock_id = ${id}`).catch(() => []);
+    return rows[0]?.token ? BigInt(rows[0].token) : undefined;
   });
 }

@@ -2,6 +2,8 @@
 // pglock only, alternating case by case round by round, `-- true` each time:
 //   run            the lock is free, no run record (the plain run of run-once)
 //   run --record   the lock is free, the run recorded: its start, and its end with the unlock
+//   run --record, history full   the same for a key that already has its 100 kept runs, so that
+//                  every run also prunes the oldest (in the same statement as the start)
 //   skip busy      fail fast: another pglock holds the lock (exit 75)
 //   skip recent    --min-interval 1d: nobody holds the lock, the last run is recent (exit 75)
 // Wall time from spawn to exit, directly against the server; then one more run of each case
@@ -13,6 +15,7 @@ import { describeExit, start } from '../lib/processes.js';
 import { rotate } from '../lib/rounds.js';
 import { msBetween, summarize } from '../lib/stats.js';
 import { PGLOCK_BIN } from '../lib/tools.js';
+import postgres from 'postgres';
 
 const KEY = 'bench:skip';
 
@@ -21,6 +24,7 @@ export async function measureSkip({ url, env, config, progress }) {
   const cases = {
     run: { args: ['-k', `${KEY}:free`], expect: 0 },
     'run --record': { args: ['-k', `${KEY}:record`, '--record'], expect: 0 },
+    'run --record, history full': { args: ['-k', `${KEY}:history`, '--record'], expect: 0 },
     'skip busy': { args: ['-k', `${KEY}:busy`], expect: 75 },
     'skip recent': { args: ['-k', `${KEY}:recent`, '--min-interval', '1d'], expect: 75 },
   };
@@ -28,6 +32,7 @@ export async function measureSkip({ url, env, config, progress }) {
   const holder = start(PGLOCK_BIN, ['-d', url, '-k', `${KEY}:busy`, '--', 'sleep', '3600'], { env, captureStderr: true });
   const seeded = await start(PGLOCK_BIN, ['-d', url, '-k', `${KEY}:recent`, '--min-interval', '1d', '--', 'true'], { env, captureStderr: true }).exited;
   if (seeded.code !== 0) problems.push(`skip: seeding the recent run: ${describeExit(seeded)}`);
+  await seedHistory(url, `${KEY}:history`, env, problems);
   await new Promise((resolve) => setTimeout(resolve, 500)); // the holder has the lock by now
   try {
     const names = Object.keys(cases);
@@ -48,6 +53,21 @@ export async function measureSkip({ url, env, config, progress }) {
   } finally {
     holder.child.kill('SIGTERM');
     await holder.exited;
+  }
+}
+
+// A key with a full history (100 kept runs): one recorded run creates the table, then 99 older
+// rows below its token.
+async function seedHistory(url, key, env, problems) {
+  const first = await start(PGLOCK_BIN, ['-d', url, '-k', key, '--record', '--', 'true'], { env, captureStderr: true }).exited;
+  if (first.code !== 0) problems.push(`skip: seeding the history: ${describeExit(first)}`);
+  const sql = postgres(url, { max: 1, onnotice: () => undefined });
+  try {
+    await sql.unsafe(`insert into public.pglock_runs (lock_id, key, fencing_token, started_at, ended_at, host, pid, outcome, exit_code)
+      select r.lock_id, r.key, r.fencing_token - g, r.started_at - g * interval '1 day', r.started_at - g * interval '1 day', 'bench', 1, 'exited', 0
+      from public.pglock_runs r, generate_series(1, 99) g where r.key = '${key}'`);
+  } finally {
+    await sql.end({ timeout: 1 });
   }
 }
 

@@ -2,6 +2,9 @@ import { passwordsIn, secretsOf } from '../connection/index.js';
 import { PglockError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { printCompletion } from './completion.js';
+import { checkLastRun } from './check.js';
+import { showHistory } from './history.js';
+import { releaseHolders } from './release.js';
 import { printKey } from './key-command.js';
 import { type Logger, createLogger } from './logger.js';
 import { parseArgs, requestedLogFormat } from './parse-args.js';
@@ -31,6 +34,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<neve
         secretsOf(parsed.options.connection).forEach(log.addSecret);
         parsed.options.connection.notes?.forEach((note) => log.warn(note));
         code = await showStatus(parsed.options, log);
+        break;
+      case 'check':
+        secretsOf(parsed.options.connection).forEach(log.addSecret);
+        code = await checkLastRun(parsed.options);
+        break;
+      case 'history':
+        secretsOf(parsed.options.connection).forEach(log.addSecret);
+        code = await showHistory(parsed.options);
+        break;
+      case 'release':
+        secretsOf(parsed.options.connection).forEach(log.addSecret);
+        code = await releaseHolders(parsed.options);
         break;
       case 'run':
         log = createLogger({ verbosity: parsed.options.verbosity, format: parsed.options.logFormat });

@@ -25,6 +25,10 @@ export interface RunOptions {
   /** While the command runs, check this often that the lock's server is still the primary (0: off). */
   primaryCheckMs: number;
   killAfterMs: number;
+  /** Stop the command when it has run this long (undefined: no limit); exit 124. */
+  maxRuntimeMs: number | undefined;
+  /** The signal that stops the command (max runtime, lost lock); SIGKILL follows after killAfterMs. */
+  killSignal: NodeJS.Signals;
   command: CommandSpec;
   verbosity: Verbosity;
   logFormat: LogFormat;
@@ -40,6 +44,8 @@ export interface RunOptions {
   record: boolean;
   /** Hold the lock in an open transaction: true (--transaction-lock), or 'auto' when a transaction pooler is detected. */
   transaction: boolean | 'auto';
+  /** With the run record: keep this many runs of the key (undefined: the default, 100). */
+  history: number | undefined;
 }
 
 /** `pglock status [--key <name>] [--json]`: the advisory locks in the database, holders and waiters. */
@@ -47,6 +53,10 @@ export interface StatusOptions {
   connection: ConnectionConfig;
   key: string | undefined;
   json: boolean;
+  /** text (default), json (also --json), or prometheus: the text exposition format. */
+  format: 'text' | 'json' | 'prometheus';
+  /** Write the report to this file atomically (temporary file, then rename) instead of stdout. */
+  output: string | undefined;
   connectTimeoutMs: number;
   logFormat: LogFormat;
 }
@@ -61,4 +71,40 @@ export interface KeyOptions {
 /** `pglock completion <shell>`: which shell's completion script to print. */
 export interface CompletionOptions {
   shell: 'bash' | 'zsh' | 'fish';
+}
+
+/** `pglock check --key K --max-age <duration>`: a dead man's check of the key's last run. */
+export interface CheckOptions {
+  connection: ConnectionConfig;
+  key: string | undefined;
+  lockId: bigint;
+  maxAgeMs: number;
+  /** Pass whatever the last run's exit: only its age counts. */
+  anyExit: boolean;
+  json: boolean;
+  connectTimeoutMs: number;
+  logFormat: LogFormat;
+}
+
+/** `pglock history --key K [--limit n]`: the key's kept runs, newest first. */
+export interface HistoryOptions {
+  connection: ConnectionConfig;
+  key: string | undefined;
+  lockId: bigint;
+  limit: number;
+  json: boolean;
+  connectTimeoutMs: number;
+  logFormat: LogFormat;
+}
+
+/** `pglock release --key K [--force]`: terminate the sessions holding the key's lock. */
+export interface ReleaseOptions {
+  connection: ConnectionConfig;
+  key: string | undefined;
+  lockId: bigint;
+  /** Also terminate a holder that is not a pglock. */
+  force: boolean;
+  json: boolean;
+  connectTimeoutMs: number;
+  logFormat: LogFormat;
 }

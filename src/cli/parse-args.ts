@@ -1,18 +1,26 @@
+import { constants as osConstants } from 'node:os';
 import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { MAX_LIMIT, lockIdForKey, parseLockId } from '../lock-id.js';
-import type { CommandSpec, CompletionOptions, KeyOptions, LogFormat, RunOptions, StatusOptions, Verbosity } from './options.js';
-import { type FlagSpec, type ProgramSpec, scanArgs } from './flags.js';
+import { DEFAULT_HISTORY } from '../runs/index.js';
+import type { CheckOptions, CommandSpec, CompletionOptions, HistoryOptions, KeyOptions, LogFormat, ReleaseOptions, RunOptions, StatusOptions, Verbosity } from './options.js';
+import { type ProgramSpec, scanArgs } from './flags.js';
+import { CONNECT_TIMEOUT, HELP, LOG_FORMAT } from './common-flags.js';
+import { CHECK, HISTORY, RELEASE, parseCount, toCheckOptions, toHistoryOptions, toReleaseOptions } from './parse-ops.js';
 import { SEE_ALSO } from './see-also.js';
 import { readVersion } from './version.js';
+import { checkOutputWritable } from './write-output.js';
 
 export type ParseResult =
   | { kind: 'run'; options: RunOptions }
   | { kind: 'status'; options: StatusOptions }
   | { kind: 'key'; options: KeyOptions }
   | { kind: 'completion'; options: CompletionOptions }
+  | { kind: 'check'; options: CheckOptions }
+  | { kind: 'history'; options: HistoryOptions }
+  | { kind: 'release'; options: ReleaseOptions }
   /** --help or --version: print `stdout` and exit 0. */
   | { kind: 'print'; stdout: string };
 
@@ -28,6 +36,8 @@ interface RawFlags {
   heartbeat: string;
   primaryCheck?: string;
   killAfter: string;
+  maxRuntime?: string;
+  killSignal: string;
   command?: string;
   verbose?: boolean;
   quiet?: boolean;
@@ -38,12 +48,15 @@ interface RawFlags {
   minInterval?: string;
   record?: boolean;
   transactionLock?: boolean;
+  history?: string;
 }
 
 interface StatusFlags {
   key?: string;
   databaseUrl?: string;
   json?: boolean;
+  format?: string;
+  output?: string;
   connectTimeout: string;
   logFormat: string;
 }
@@ -76,7 +89,9 @@ function runProgram(): ProgramSpec {
     name: [name, ...(spec.operands === 'command' ? [] : spec.operands.map((operand) => `<${operand.name}>`))].join(' '),
     description: spec.summary ?? spec.description,
   }));
-  return { ...RUN, subcommands };
+  // Each subcommand's own usage line follows pglock's two.
+  const usage = [RUN.usage, ...SUBCOMMANDS.map(({ spec }) => `       ${spec.usage}`)].join('\n');
+  return { ...RUN, usage, subcommands };
 }
 
 /**
@@ -102,25 +117,9 @@ function parse(program: ProgramSpec, argv: string[], build: Build, env: Env): Pa
   return build(scanned.flags, scanned.operands, env);
 }
 
-const HELP: FlagSpec = { name: 'help', short: 'h', description: 'show this help', action: 'help' };
-const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
-const LOG_FORMAT: FlagSpec = {
-  name: 'log-format',
-  value: '<format>',
-  description: 'text, or json: one JSON object per stderr line',
-  default: 'text',
-  choices: LOG_FORMATS,
-};
-const CONNECT_TIMEOUT: FlagSpec = {
-  name: 'connect-timeout',
-  value: '<duration>',
-  description: 'keep trying to connect, with backoff, for this long',
-  default: '10s',
-};
-
 const RUN: ProgramSpec = {
   name: 'pglock',
-  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'\n       pglock status [--key <name>] [--json]\n       pglock key <name>\n       pglock completion bash|zsh|fish",
+  usage: "pglock [options] -- <command> [args...]\n       pglock [options] -c '<shell command line>'",
   description: 'Run a command while holding a PostgreSQL advisory lock: at most one runs per key, across all hosts.',
   operands: 'command',
   commandHelp: { name: 'command', description: 'the command to run and its arguments' },
@@ -150,7 +149,8 @@ const RUN: ProgramSpec = {
       description:
         'hold the lock in a transaction kept open while the command runs (pg_advisory_xact_lock), for a transaction-mode pooler such as PgBouncer; done by itself when such a pooler is detected. Not with --record, --limit or their kin',
     },
-    { name: 'record', description: 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status' },
+    { name: 'record', description: 'record each run (start, end, host, pid, exit) in the table public.pglock_runs, shown by pglock status, history and check' },
+    { name: 'history', value: '<n>', description: 'with the run record, keep the last n runs of the key (0: only the last)', default: String(DEFAULT_HISTORY) },
     CONNECT_TIMEOUT,
     { name: 'heartbeat', value: '<duration>', description: 'check that the lock is still held this often', default: '5s' },
     {
@@ -162,9 +162,11 @@ const RUN: ProgramSpec = {
     {
       name: 'kill-after',
       value: '<duration>',
-      description: 'after the lock is lost, SIGKILL the command if it is still running this long after SIGTERM',
+      description: 'after the lock is lost or --max-runtime, SIGKILL the command if it is still running this long after --kill-signal',
       default: '10s',
     },
+    { name: 'max-runtime', value: '<duration>', description: `stop the command (--kill-signal, then SIGKILL after --kill-after) when it has run this long; exit ${ExitCode.TimedOut}, recorded as timed-out` },
+    { name: 'kill-signal', value: '<signal>', description: 'the signal that stops the command (TERM, INT, QUIT, HUP, USR1, ...)', default: 'SIGTERM' },
     { name: 'command', short: 'c', value: '<string>', description: 'run the string with /bin/sh -c instead of an argv after --' },
     { name: 'verbose', short: 'v', description: 'more messages on stderr' },
     { name: 'quiet', short: 'q', description: 'only errors on stderr (not "lock busy")' },
@@ -177,8 +179,8 @@ const RUN: ProgramSpec = {
 const STATUS: ProgramSpec = {
   name: 'pglock status',
   usage: 'pglock status [options]',
-  description: 'List the advisory locks in the database: holders and waiters, and who they are.',
-  summary: 'list advisory locks, holders and waiters',
+  description: 'List the advisory locks in the database: holders and waiters, and who they are; and the last recorded run of each key. --format prometheus: the same as metrics.',
+  summary: 'list advisory locks, holders, waiters and last runs; or metrics',
   operands: [],
   flags: [
     { name: 'key', short: 'k', value: '<name>', description: 'only this key (and its --limit slots)' },
@@ -188,7 +190,9 @@ const STATUS: ProgramSpec = {
       value: '<conninfo>',
       description: 'connection string: a URL or keyword=value pairs (else PGLOCK_DATABASE_URL, DATABASE_URL, then as psql; see README, "Connecting")',
     },
-    { name: 'json', description: 'print JSON instead of a table' },
+    { name: 'json', description: 'print JSON instead of a table (--format json)' },
+    { name: 'format', value: '<format>', description: 'text, json, or prometheus (the text exposition format: last runs, holders, waiters)', default: 'text' },
+    { name: 'output', short: 'o', value: '<file>', description: 'write the report to this file atomically (a temporary file, then rename), for the node_exporter textfile collector' },
     CONNECT_TIMEOUT,
     LOG_FORMAT,
     HELP,
@@ -222,6 +226,9 @@ const COMPLETION: ProgramSpec = {
 // all read this list.
 const SUBCOMMANDS: { name: string; spec: ProgramSpec; build: Build }[] = [
   { name: 'status', spec: STATUS, build: (flags, _, env) => ({ kind: 'status', options: toStatusOptions(flags as unknown as StatusFlags, env) }) },
+  { name: 'check', spec: CHECK, build: (flags, _, env) => ({ kind: 'check', options: toCheckOptions(flags, env) }) },
+  { name: 'history', spec: HISTORY, build: (flags, _, env) => ({ kind: 'history', options: toHistoryOptions(flags, env) }) },
+  { name: 'release', spec: RELEASE, build: (flags, _, env) => ({ kind: 'release', options: toReleaseOptions(flags, env) }) },
   { name: 'key', spec: KEY, build: (flags, operands) => ({ kind: 'key', options: toKeyOptions(flags as unknown as KeyFlags, operands) }) },
   { name: 'completion', spec: COMPLETION, build: (_, operands) => ({ kind: 'completion', options: toCompletionOptions(operands) }) },
 ];
@@ -251,6 +258,8 @@ function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptio
     heartbeatMs: parseDuration(flags.heartbeat, '--heartbeat'),
     primaryCheckMs: flags.primaryCheck === undefined ? parseDuration(flags.heartbeat, '--heartbeat') : parseDuration(flags.primaryCheck, '--primary-check'),
     killAfterMs: parseDuration(flags.killAfter, '--kill-after'),
+    maxRuntimeMs: flags.maxRuntime === undefined ? undefined : parseMaxRuntime(flags.maxRuntime),
+    killSignal: parseSignal(flags.killSignal),
     command,
     verbosity,
     logFormat: parseLogFormat(flags.logFormat),
@@ -260,6 +269,7 @@ function toRunOptions(flags: RawFlags, positional: string[], env: Env): RunOptio
     minIntervalMs,
     record: flags.record === true || flags.fencingToken === true || minIntervalMs !== undefined,
     transaction: flags.transactionLock === true ? true : 'auto',
+    history: parseCount(flags.history ?? String(DEFAULT_HISTORY), '--history', 0),
   };
 }
 
@@ -270,12 +280,34 @@ function parseMinInterval(text: string): number {
   return ms;
 }
 
+function parseMaxRuntime(text: string): number {
+  const ms = parseDuration(text, '--max-runtime');
+  if (ms === 0) throw new UsageError(`--max-runtime must be longer than 0, got '${text}'`);
+  return ms;
+}
+
+// A signal by name, with or without SIG (TERM, SIGTERM, sigterm).
+function parseSignal(text: string): NodeJS.Signals {
+  const name = `SIG${text.toUpperCase().replace(/^SIG/, '')}`;
+  if (!/^SIG[A-Z0-9]+$/.test(name) || osConstants.signals[name as NodeJS.Signals] === undefined) {
+    throw new UsageError(`--kill-signal must be a signal name such as TERM, INT or QUIT, got '${text}'`);
+  }
+  return name as NodeJS.Signals;
+}
+
 function toStatusOptions(flags: StatusFlags, env: Env): StatusOptions {
   if (flags.key === '') throw new UsageError('the lock key must not be empty');
+  const format = flags.json === true && flags.format === 'text' ? 'json' : flags.format ?? 'text';
+  if (format !== 'text' && format !== 'json' && format !== 'prometheus') throw new UsageError(`--format must be text, json or prometheus, got '${format}'`);
+  if (flags.json === true && format !== 'json') throw new UsageError('give --json or --format, not both');
+  if (flags.output === '') throw new UsageError('--output needs a file name');
+  if (flags.output !== undefined) checkOutputWritable(flags.output);
   return {
     connection: resolveConnectionConfig(pickDatabaseUrl(flags.databaseUrl, env), env),
     key: flags.key,
-    json: flags.json === true,
+    json: format === 'json',
+    format,
+    output: flags.output,
     connectTimeoutMs: parseDuration(flags.connectTimeout, '--connect-timeout'),
     logFormat: parseLogFormat(flags.logFormat),
   };
@@ -301,7 +333,7 @@ function parseLimit(text: string): number {
 }
 
 function parseLogFormat(text: string): LogFormat {
-  const format = LOG_FORMATS.find((known) => known === text);
+  const format = (['text', 'json'] as const).find((known) => known === text);
   if (format === undefined) throw new UsageError(`--log-format must be text or json, got '${text}'`);
   return format;
 }

@@ -60,6 +60,7 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       return signalExit(waitSignal, log);
     }
     let lostReason: string | undefined;
+    let timedOut = false;
     child = prepared.start(lock.fencingToken);
     runState.commandStarted = true;
     logAcquired(lock, options, acquireStarted, log);
@@ -67,8 +68,8 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
     const running = child;
     void lock.lost.then((error) => {
       lostReason = error.message;
-      log.error(`${error.message}; stopping the command (SIGTERM, SIGKILL after ${formatDuration(options.killAfterMs)})`, { code: error.code });
-      stopChild(running, options.killAfterMs);
+      log.error(`${error.message}; stopping the command (${options.killSignal}, SIGKILL after ${formatDuration(options.killAfterMs)})`, { code: error.code });
+      stopChild(running, options.killAfterMs, options.killSignal);
     });
     const primary = options.primaryCheckMs > 0 ? watchPrimary(lock, options.connection, {
       intervalMs: options.primaryCheckMs,
@@ -76,12 +77,23 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       onSuperseded: (reason) => lock!.abandon(`superseded: ${reason}`),
       onInconclusive: (reason) => log.info(reason),
     }) : undefined;
+    const deadline = options.maxRuntimeMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      log.error(`the command has run for --max-runtime ${formatDuration(options.maxRuntimeMs!)}; stopping it (${options.killSignal}, SIGKILL after ${formatDuration(options.killAfterMs)})`, { code: 'ETIMEDOUT' });
+      stopChild(running, options.killAfterMs, options.killSignal);
+    }, options.maxRuntimeMs);
     const exit = await child.exited;
+    clearTimeout(deadline);
     primary?.stop();
     if (lostReason !== undefined) {
       log.error(`the command was stopped because the lock was lost (${describeExit(exit)}); exiting ${ExitCode.LockLost}`, { exitCode: ExitCode.LockLost });
       await lock.release().catch(() => undefined);
       return ExitCode.LockLost;
+    }
+    if (timedOut) {
+      await releaseQuietly(lock, { outcome: 'timed-out' }, log);
+      log.error(`the command was stopped by --max-runtime (${describeExit(exit)}); lock released; exiting ${ExitCode.TimedOut}`, { exitCode: ExitCode.TimedOut });
+      return ExitCode.TimedOut;
     }
     await releaseQuietly(lock, runEnd(exit), log);
     const code = exitCodeForChild(exit);
@@ -114,6 +126,7 @@ async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal, o
       ...(options.limit === undefined ? {} : { limit: options.limit }),
       fencingToken: options.fencingToken,
       record: options.record,
+      ...(options.history === undefined ? {} : { history: options.history }),
       ...(options.minIntervalMs === undefined ? {} : { minIntervalMs: options.minIntervalMs }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       connectTimeoutMs: options.connectTimeoutMs,
@@ -166,9 +179,10 @@ function logAcquired(lock: Lock, options: RunOptions, started: number, log: Logg
   });
 }
 
-// Stop the child after the lock is lost: SIGTERM to its group, SIGKILL if it outlives killAfter.
-function stopChild(child: RunningChild, killAfterMs: number): void {
-  child.kill('SIGTERM');
+// Stop the child (the lock was lost, or it ran too long): the kill signal to its group, SIGKILL if
+// it outlives killAfter.
+function stopChild(child: RunningChild, killAfterMs: number, signal: NodeJS.Signals): void {
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   void child.exited.then(() => clearTimeout(timer));
 }

@@ -2,11 +2,14 @@ import { describeConnectError, openSession } from '../connection/index.js';
 import { describeTarget } from '../connection/index.js';
 import { formatDuration } from '../duration.js';
 import { DatabaseUnavailableError } from '../errors.js';
-import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks, slotOf } from '../holders.js';
+import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks } from '../holders.js';
 import { applicationName } from '../lock.js';
 import { lockIdForKey } from '../lock-id.js';
-import { type RunRecord, type StillRunning, RUNS_TABLE, describeOutcome, listRuns } from '../runs/index.js';
+import { type RunRecord, RUNS_TABLE, describeOutcome, listRuns } from '../runs/index.js';
 import type { Logger } from './logger.js';
+import { renderMetrics } from './metrics.js';
+import { findHolding, toStillRunning } from './run-holding.js';
+import { writeAtomically } from './write-output.js';
 import type { StatusOptions } from './options.js';
 
 /**
@@ -61,7 +64,7 @@ export interface StatusEntry {
  *   ageMs        number          how long ago it started, by the database's clock
  *   host         string | null   the pglock process's host and pid
  *   pglockPid    number | null
- *   outcome      "running" | "exited" | "signaled" | "lock-lost" | "not-started" | "completed" | "failed" | "released"
+ *   outcome      "running" | "exited" | "signaled" | "lock-lost" | "timed-out" | "not-started" | "completed" | "failed" | "released"
  *   exitCode     number | null
  *   signal       string | null
  *   holding      boolean | null  whether that pglock holds the key's lock now (null: cannot tell,
@@ -83,7 +86,7 @@ export interface RunEntry {
   holding: boolean | null;
 }
 
-// `pglock status [--key K] [--json]`: the advisory locks of the database, holders and waiters, on
+// `pglock status [--key K] [--json | --format prometheus] [--output FILE]`: the advisory locks of the database, holders and waiters, on
 // stdout (what was asked for); stderr only for notes. Connection failures propagate as the
 // DatabaseUnavailableError openSession throws.
 export async function showStatus(options: StatusOptions, log: Logger, write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
@@ -99,10 +102,13 @@ export async function showStatus(options: StatusOptions, log: Logger, write: (te
   }
   let rows: AdvisoryLockRow[];
   let runs: RunRecord[] | null = null;
+  let history: RunRecord[] = [];
   try {
     rows = await listAdvisoryLocks(session.sql);
     try {
-      runs = await listRuns(session.sql, options.key === undefined ? {} : { ids: [lockIdForKey(options.key)] });
+      const ids = options.key === undefined ? {} : { ids: [lockIdForKey(options.key)] };
+      runs = await listRuns(session.sql, ids);
+      if (options.format === 'prometheus') history = await listRuns(session.sql, { ...ids, history: true });
     } catch (error) {
       if ((error as { code?: unknown }).code !== '42501') throw error;
       log.notice(`role '${options.connection.user}' may not read the run record ${RUNS_TABLE} (${describeConnectError(error)}); grant it select to see the last runs`);
@@ -121,12 +127,17 @@ export async function showStatus(options: StatusOptions, log: Logger, write: (te
     log.notice(`the details of ${hidden.size} ${hidden.size === 1 ? 'session' : 'sessions'} of other roles are hidden from ` +
       `role '${options.connection.user}'; a role with pg_read_all_stats sees them`);
   }
-  if (options.json) write(`${JSON.stringify({ version: 2, locks: entries, runs: runEntries })}\n`);
-  else write(renderTable(entries, summary(entries, options), new Date()) + renderRuns(runEntries, runs ?? [], options));
+  const report = options.format === 'prometheus'
+    ? renderMetrics(runs ?? [], history, rows)
+    : options.json
+      ? `${JSON.stringify({ version: 2, locks: entries, runs: runEntries })}\n`
+      : renderTable(entries, summary(entries, options), new Date()) + renderRuns(runEntries, runs ?? [], options);
+  if (options.output === undefined) write(report);
+  else writeAtomically(options.output, report);
   return 0;
 }
 
-function toRunEntry(run: RunRecord, locks: AdvisoryLockRow[]): RunEntry {
+export function toRunEntry(run: RunRecord, locks: AdvisoryLockRow[]): RunEntry {
   return {
     key: run.key,
     lockId: String(run.lockId),
@@ -140,24 +151,14 @@ function toRunEntry(run: RunRecord, locks: AdvisoryLockRow[]): RunEntry {
     outcome: run.outcome,
     exitCode: run.exitCode,
     signal: run.signal,
-    holding: holding(run, locks),
+    holding: findHolding(run, locks),
   };
-}
-
-// Does the run's pglock (host and pid, from its application_name) hold a lock of the key now?
-// PostgreSQL keeps at most 63 bytes of application_name: the host there may be cut short.
-function holding(run: RunRecord, locks: AdvisoryLockRow[]): boolean | null {
-  if (run.outcome !== 'running') return false;
-  const ofKey = locks.filter((row) => row.granted && /^-?\d+$/.test(row.lockId) && (slotOf(BigInt(row.lockId), run.lockId) ?? -1) >= 0);
-  const mine = ofKey.some((row) => row.pglock !== null && row.pglock.pid === run.pid && run.host !== null && run.host.startsWith(row.pglock.host));
-  if (mine) return true;
-  return ofKey.some((row) => row.detailsHidden) ? null : false;
 }
 
 // The last recorded runs: with --key one line (also when there is none), else a table of the keys.
 function renderRuns(entries: RunEntry[] | null, runs: RunRecord[], options: StatusOptions): string {
   if (entries === null) return '';
-  const phrases = runs.map((run, i) => describeOutcome(run, stillRunning(entries[i]!.holding)));
+  const phrases = runs.map((run, i) => describeOutcome(run, toStillRunning(entries[i]!.holding)));
   if (options.key !== undefined) {
     const [entry] = entries;
     if (entry === undefined) return `no recorded run of '${printable(options.key)}' (runs are recorded with --record, --min-interval or --fencing-token)\n`;
@@ -170,10 +171,6 @@ function renderRuns(entries: RunEntry[] | null, runs: RunRecord[], options: Stat
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const lines = rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
   return `\nlast recorded runs (${RUNS_TABLE}):\n${lines.join('\n')}\n`;
-}
-
-function stillRunning(holding: boolean | null): StillRunning {
-  return holding === null ? 'unknown' : holding ? 'yes' : 'no';
 }
 
 function started(entry: RunEntry): string {

@@ -1,8 +1,9 @@
-// The run record (one row per lock id: the fencing token and the last run). The rest of pglock
+// The run record (one row per run, the last --history runs of each lock id). The rest of pglock
 // imports from here only:
 //   table.ts   the table, created on first use, and the error when it cannot be
-//   record.ts  writing a run's start (and the --min-interval check) and its end
+//   record.ts  writing a run's start (the --min-interval check, the pruning) and its end
+//   migrate.ts the table of before the history, given its new primary key in place
 //   read.ts    reading the records back, and telling a run in one phrase
-export { CREATE_RUNS_TABLE, RUNS_TABLE, RUNS_TABLE_NAME, runsTableError } from './table.js';
-export { type RunEnd, type RunStart, type RunStarted, endRunStatement, startRun } from './record.js';
-export { type RunOutcome, type RunRecord, type StillRunning, describeOutcome, describeRun, listRuns } from './read.js';
+export { CREATE_RUNS_TABLE, MIGRATE_RUNS_TABLE, RUNS_TABLE, RUNS_TABLE_NAME, runsTableError } from './table.js';
+export { DEFAULT_HISTORY, type RunEnd, type RunStart, type RunStarted, endRunStatement, startRun } from './record.js';
+export { type ListRunsFilter, type RunOutcome, type RunRecord, type StillRunning, describeOutcome, describeRun, listRuns } from './read.js';

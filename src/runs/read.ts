@@ -4,9 +4,9 @@ import { intLiteral } from '../sql-int.js';
 import { RUNS_TABLE, sqlState } from './table.js';
 
 /** How a recorded run ended; `running` until its end is written. */
-export type RunOutcome = 'running' | 'exited' | 'signaled' | 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released';
+export type RunOutcome = 'running' | 'exited' | 'signaled' | 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released' | 'timed-out';
 
-/** The last recorded run of a lock id, as the run record holds it. Times are the database's. */
+/** A recorded run of a lock id, as the run record holds it. Times are the database's. */
 export interface RunRecord {
   lockId: bigint;
   /** The key, or null for a run by raw lock id. */
@@ -20,7 +20,8 @@ export interface RunRecord {
   host: string | null;
   pid: number | null;
   /**
-   * exited (exitCode), signaled (signal), lock-lost (pglock stopped it), not-started (the lock was
+   * exited (exitCode), signaled (signal), lock-lost (pglock stopped it), timed-out (it ran past
+   * --max-runtime and pglock stopped it), not-started (the lock was
    * taken but the command never ran: it does not count for a minimum interval), completed / failed
    * (a withLock callback resolved / threw), released (a library lock released without an outcome),
    * running (no end recorded: still running, or its pglock was killed).
@@ -67,15 +68,37 @@ export function toRunRecord(raw: RawRun): RunRecord | undefined {
   };
 }
 
+export interface ListRunsFilter {
+  /** Only these lock ids. */
+  ids?: bigint[];
+  /** Leave out runs whose command never started (they do not count as runs for a check). */
+  skipNotStarted?: boolean;
+  /** Every kept run (the history), not only the last of each lock id. */
+  history?: boolean;
+  /** At most this many runs (the newest). */
+  limit?: number;
+}
+
 /**
- * The recorded runs, newest first; with `ids`, only those lock ids. No table yet: no runs (reading
- * never creates it). A role that may not read it gets the error (SQLSTATE 42501).
+ * The recorded runs, newest first: the last run of each lock id, or with `history` every kept run;
+ * with `ids`, only those lock ids. No table yet: no runs (reading never creates it). A role that
+ * may not read it gets the error (SQLSTATE 42501).
  */
-export async function listRuns(sql: SqlClient, filter: { ids?: bigint[] } = {}): Promise<RunRecord[]> {
+export async function listRuns(sql: SqlClient, filter: ListRunsFilter = {}): Promise<RunRecord[]> {
   if (filter.ids !== undefined && filter.ids.length === 0) return [];
-  const where = filter.ids === undefined ? '' : ` where r.lock_id operator(pg_catalog.=) any (array[${filter.ids.map((id) => `${intLiteral(id)}::pg_catalog.int8`).join(', ')}])`;
+  const conditions = [
+    ...(filter.ids === undefined ? [] : [`r.lock_id operator(pg_catalog.=) any (array[${filter.ids.map((id) => `${intLiteral(id)}::pg_catalog.int8`).join(', ')}])`]),
+    ...(filter.skipNotStarted ? ["r.outcome operator(pg_catalog.<>) 'not-started'"] : []),
+  ];
+  const where = conditions.length === 0 ? '' : ` where ${conditions.join(' and ')}`;
+  const limit = filter.limit === undefined ? '' : ` limit ${intLiteral(filter.limit)}`;
+  // The last run of a lock id is its row with the highest fencing token.
+  const statement = filter.history
+    ? `select ${RUN_COLUMNS} from ${RUNS_TABLE} r${where} order by r.started_at desc, r.fencing_token desc${limit}`
+    : `select r.* from (select distinct on (r.lock_id) ${RUN_COLUMNS}, r.fencing_token as token from ${RUNS_TABLE} r${where}
+         order by r.lock_id, r.fencing_token desc) r order by r.started_at desc, r.token desc${limit}`;
   try {
-    const rows = await sql.unsafe<RawRun[]>(`select ${RUN_COLUMNS} from ${RUNS_TABLE} r${where} order by r.started_at desc, r.lock_id`);
+    const rows = await sql.unsafe<RawRun[]>(statement);
     return rows.flatMap((row) => toRunRecord(row) ?? []);
   } catch (error) {
     if (sqlState(error) === '42P01') return [];
@@ -102,6 +125,7 @@ export function describeOutcome(run: RunRecord, stillRunning: StillRunning = 'un
     case 'exited': return `exited ${run.exitCode ?? '?'}${took}`;
     case 'signaled': return `was killed by ${run.signal ?? 'a signal'}${took}`;
     case 'lock-lost': return `was stopped${took}: pglock lost the lock`;
+    case 'timed-out': return `timed out: stopped${took} by --max-runtime`;
     case 'not-started': return 'did not start the command';
     case 'completed': return `completed${took}`;
     case 'failed': return `failed${took}`;

@@ -1,11 +1,13 @@
 import type { ReservedSql } from '../connection/index.js';
 import { intLiteral, textLiteral } from '../sql-int.js';
-import { type RawRun, type RunRecord, RUN_COLUMNS, listRuns, toRunRecord } from './read.js';
-import { RUNS_TABLE, withRunsTable } from './table.js';
+import { type RawRun, type RunRecord, RUN_COLUMNS, toRunRecord } from './read.js';
+import { RUNS_TABLE, sqlState, withRunsTable } from './table.js';
+import { migrateRunsTable } from './migrate.js';
 
 // Writing the run record, always while holding the lock, so the writes for one key are ordered
 // like its holders:
-//  - the start (one statement): a new fencing token and the run's start, host and pid; with a
+//  - the start (one statement): a new row with a new fencing token and the run's start, host and
+//    pid, and the pruning of the key's runs beyond its history; with a
 //    minimum interval only if the last run started at least that long ago by the database's clock,
 //    so racing hosts whose clocks disagree cannot both pass;
 //  - the end (exit code, signal, "lock lost"), written only if the row is still this run's (its
@@ -24,7 +26,12 @@ export interface RunStart {
   pid: number;
   /** Start only if the last run (that started its command) began at least this long ago. */
   minIntervalMs?: number;
+  /** Keep this many runs of the key (this one included; 0 or 1: only this one). Default 100. */
+  history?: number;
 }
+
+/** How many runs of a key the record keeps unless told otherwise. */
+export const DEFAULT_HISTORY = 100;
 
 export type RunStarted =
   | { started: true; fencingToken: bigint; previous: RunRecord | undefined }
@@ -34,48 +41,64 @@ export type RunStarted =
 export type RunEnd =
   | { outcome: 'exited'; exitCode: number }
   | { outcome: 'signaled'; signal: string }
-  | { outcome: 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released' };
+  | { outcome: 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released' | 'timed-out' };
 
 // The timeline is the first 8 hex digits of the current WAL file's name.
 const TIMELINE_BASE = `(('x' operator(pg_catalog.||) pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::pg_catalog.bit(32)::pg_catalog.int8 operator(pg_catalog.*) 4294967296)`;
 
-/** Record the start of a run (creating the table on first use), unless a run is too recent. */
+/** Record the start of a run (creating or migrating the table on first use), unless a run is too recent. */
 export async function startRun(sql: ReservedSql, run: RunStart, what: string): Promise<RunStarted> {
   return withRunsTable(sql, what, async () => {
-    const [row] = await sql.unsafe<(RawRun & { token: string | null })[]>(startStatement(run));
-    const previous = row === undefined ? undefined : toRunRecord(row);
-    if (row?.token != null) return { started: true, fencingToken: BigInt(row.token), previous };
-    if (previous !== undefined && blocks(previous, run.minIntervalMs)) return { started: false, previous };
-    // Not started, yet the snapshot shows no run that blocks it. Only with --limit: another slot's
-    // holder started a run after this statement's snapshot was taken (its row lock made the update
-    // re-check and skip). Read that run.
-    const [latest] = await listRuns(sql, { ids: [run.id] });
-    if (latest === undefined) throw new Error(`the run record of lock id ${run.id} was neither written nor found`);
-    return { started: false, previous: latest };
+    // A unique violation: another --limit slot's holder took the same next token in the same
+    // instant (its insert committed first), or the table still has the primary key of before the
+    // history (one row per lock id), which is then migrated. Either way a new statement, with a new
+    // snapshot, sees why: try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await tryStart(sql, run);
+      } catch (error) {
+        if (sqlState(error) !== '23505' || attempt >= 5) throw error;
+        await migrateRunsTable(sql);
+      }
+    }
   });
 }
 
-function blocks(previous: RunRecord, minIntervalMs: number | undefined): boolean {
-  return minIntervalMs !== undefined && previous.outcome !== 'not-started' && previous.ageMs < minIntervalMs;
+async function tryStart(sql: ReservedSql, run: RunStart): Promise<RunStarted> {
+  const [row] = await sql.unsafe<(RawRun & { token: string | null })[]>(startStatement(run));
+  const previous = row === undefined ? undefined : toRunRecord(row);
+  if (row?.token != null) return { started: true, fencingToken: BigInt(row.token), previous };
+  if (previous === undefined) throw new Error(`the run record of lock id ${run.id} was neither written nor found`);
+  return { started: false, previous };
 }
 
+// One statement, one round trip: the previous run (with a minimum interval, the last that started
+// its command), the new run's row with the next fencing token unless that run is too recent, and
+// the pruning of the runs beyond the history (the delete sees the table as it was, so it keeps
+// history − 1 of the older rows besides the new one).
 function startStatement(run: RunStart): string {
   const id = intLiteral(run.id);
+  const keep = Math.max(1, run.history ?? DEFAULT_HISTORY);
+  const ofId = `r.lock_id operator(pg_catalog.=) ${id}`;
+  const started = run.minIntervalMs === undefined ? '' : " and r.outcome operator(pg_catalog.<>) 'not-started'";
   const recent = run.minIntervalMs === undefined ? '' : `
-      where r.outcome operator(pg_catalog.=) 'not-started'
-         or r.started_at operator(pg_catalog.<=) (pg_catalog.now() operator(pg_catalog.-) '${intLiteral(run.minIntervalMs)} milliseconds'::pg_catalog.interval)`;
+      where not exists (select from previous p
+        where p.started_at operator(pg_catalog.>) (pg_catalog.now() operator(pg_catalog.-) '${intLiteral(run.minIntervalMs)} milliseconds'::pg_catalog.interval))`;
   return `
     with previous as (
-      select ${RUN_COLUMNS} from ${RUNS_TABLE} r where r.lock_id operator(pg_catalog.=) ${id}
+      select ${RUN_COLUMNS} from ${RUNS_TABLE} r where ${ofId}${started} order by r.fencing_token desc limit 1
+    ), latest as (
+      select r.fencing_token from ${RUNS_TABLE} r where ${ofId} order by r.fencing_token desc limit 1
     ), started as (
       insert into ${RUNS_TABLE} as r (lock_id, key, fencing_token, started_at, ended_at, host, pid, outcome, exit_code, signal)
-      values (${id}, ${run.key === undefined ? 'null' : textLiteral(run.key)}, ${TIMELINE_BASE} operator(pg_catalog.+) 1, pg_catalog.now(),
-              null, ${textLiteral(run.host)}, ${intLiteral(run.pid)}, 'running', null, null)
-      on conflict (lock_id) do update set
-        key = excluded.key, fencing_token = greatest(r.fencing_token operator(pg_catalog.+) 1, excluded.fencing_token),
-        started_at = excluded.started_at, ended_at = null, host = excluded.host, pid = excluded.pid,
-        outcome = excluded.outcome, exit_code = null, signal = null${recent}
+      select ${id}, ${run.key === undefined ? 'null' : textLiteral(run.key)},
+             greatest(coalesce((select l.fencing_token from latest l), 0) operator(pg_catalog.+) 1, ${TIMELINE_BASE} operator(pg_catalog.+) 1),
+             pg_catalog.now(), null, ${textLiteral(run.host)}, ${intLiteral(run.pid)}, 'running', null, null${recent}
       returning r.fencing_token
+    ), pruned as (
+      delete from ${RUNS_TABLE} r where ${ofId} and exists (select from started)
+        and r.fencing_token operator(pg_catalog.<=) (select k.fencing_token from ${RUNS_TABLE} k
+          where k.lock_id operator(pg_catalog.=) ${id} order by k.fencing_token desc offset ${intLiteral(keep - 1)} limit 1)
     )
     select (select s.fencing_token::pg_catalog.text from started s) as token, p.*
     from (values (1)) as one (x) left join previous p on true`;

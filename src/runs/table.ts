@@ -3,9 +3,9 @@ import { DatabaseUnavailableError } from '../errors.js';
 import { lockIdForKey } from '../lock-id.js';
 import { intLiteral } from '../sql-int.js';
 
-// The run record: one row per lock id, in a table pglock creates on first use, in the schema
-// public (schema-qualified, like every object pglock reads or creates). It holds the key's fencing
-// token and its last run: when it started and ended (by the database's clock), where (host and
+// The run record: one row per run (the last --history runs of each lock id), in a table pglock
+// creates on first use, in the schema public (schema-qualified, like every object pglock reads or
+// creates). Each row holds a run's fencing token (the newest row holds the key's): when it started and ended (by the database's clock), where (host and
 // pglock pid), and how it ended. pglock writes it only when asked to (--record, --min-interval,
 // --fencing-token); a plain run writes nothing.
 
@@ -15,7 +15,7 @@ export const RUNS_TABLE = `${RUNS_SCHEMA}.${RUNS_TABLE_NAME}`;
 
 /** The statement that creates the table; README and the "cannot create" error print it. */
 export const CREATE_RUNS_TABLE = `create table if not exists ${RUNS_TABLE} (
-  lock_id bigint primary key,
+  lock_id bigint not null,
   key text,
   fencing_token bigint not null,
   started_at timestamptz not null,
@@ -24,12 +24,16 @@ export const CREATE_RUNS_TABLE = `create table if not exists ${RUNS_TABLE} (
   pid integer,
   outcome text not null,
   exit_code integer,
-  signal text
+  signal text,
+  primary key (lock_id, fencing_token)
 )`;
+
+/** What an administrator runs when pglock's role may not migrate an old table (see migrate.ts). */
+export const MIGRATE_RUNS_TABLE = `alter table ${RUNS_TABLE} drop constraint ${RUNS_TABLE_NAME}_pkey, add primary key (lock_id, fencing_token)`;
 
 // Concurrent "create table if not exists" can still collide in the catalogs (a unique violation
 // on pg_type); a transaction-level advisory lock serializes the pglock processes creating it.
-const CREATE_LOCK_ID = lockIdForKey('pglock:create-runs-table');
+export const CREATE_LOCK_ID = lockIdForKey('pglock:create-runs-table');
 
 /** Run `write`; if the table does not exist yet, create it and run `write` again. */
 export async function withRunsTable<T>(sql: ReservedSql, what: string, write: () => Promise<T>): Promise<T> {
@@ -52,10 +56,17 @@ export async function withRunsTable<T>(sql: ReservedSql, what: string, write: ()
 export function runsTableError(error: unknown, what: string): Error {
   const state = sqlState(error);
   const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  if (state === '42501' && /must be owner/.test(reason ?? '')) {
+    return new DatabaseUnavailableError(
+      `${what}: the table ${RUNS_TABLE} is from before the run history and this role may not migrate it (${reason}); ` +
+        `have its owner run: ${MIGRATE_RUNS_TABLE}`,
+      { cause: error, code: 'ERUNTABLE' },
+    );
+  }
   if (state === '42501' || state === '25006' || state === '3F000') {
     return new DatabaseUnavailableError(
       `${what} needs the table ${RUNS_TABLE}, and this role cannot create or write it (${reason}); ` +
-        `have an administrator run: ${CREATE_RUNS_TABLE.replace(/\s+/g, ' ')}; and grant select, insert, update on ${RUNS_TABLE} to the role`,
+        `have an administrator run: ${CREATE_RUNS_TABLE.replace(/\s+/g, ' ')}; and grant select, insert, update, delete on ${RUNS_TABLE} to the role`,
       { cause: error, code: 'ERUNTABLE' },
     );
   }

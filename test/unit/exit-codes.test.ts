@@ -4,7 +4,10 @@ import { ExitCode } from '../../src/exit-codes.js';
 import { DatabaseUnavailableError, LockBusyError, LockLostError, LockTimeoutError, PglockError, UsageError } from '../../src/errors.js';
 
 t.test('the contract values', async (t) => {
-  t.same(ExitCode, { Conflict: 75, Usage: 64, Unavailable: 69, LockLost: 70, Internal: 71, CannotExecute: 126, NotFound: 127 });
+  t.same(ExitCode, {
+    Conflict: 75, Usage: 64, Unavailable: 69, LockLost: 70, Internal: 71, TimedOut: 124, CheckStale: 1, CheckFailed: 2, CheckOverrunning: 3,
+    CheckNeverRan: 4, ReleaseRefused: 65, NoPermission: 77, CannotExecute: 126, NotFound: 127,
+  });
 });
 
 t.test('child outcome → pglock exit code', async (t) => {

@@ -1,0 +1,47 @@
+import { formatDuration } from '../duration.js';
+import { ExitCode } from '../exit-codes.js';
+import { type RunRecord, describeOutcome } from '../runs/index.js';
+import { toStillRunning } from './run-holding.js';
+
+/** What `pglock check` concluded about a key's last run. */
+export type Verdict = 'ok' | 'stale' | 'failed' | 'overrunning' | 'never-ran';
+
+export interface Judged {
+  verdict: Verdict;
+  exitCode: number;
+  /** One line, for people and for Nagios: "OK: the last run of 'k' started 5m ago … (--max-age 25h)". */
+  line: string;
+}
+
+const EXIT: Record<Verdict, number> = {
+  ok: 0,
+  stale: ExitCode.CheckStale,
+  failed: ExitCode.CheckFailed,
+  overrunning: ExitCode.CheckOverrunning,
+  'never-ran': ExitCode.CheckNeverRan,
+};
+
+const SUCCEEDED = new Set(['exited', 'completed', 'released']);
+
+/**
+ * Judge the last run (times by the database's clock): never ran; still running, and for longer
+ * than the age; started longer ago than the age; failed (unless anyExit); else ok. A run whose
+ * pglock died before writing its end (`holding` false) counts as finished and failed.
+ */
+export function judgeRun(run: RunRecord | undefined, holding: boolean | null, label: string, maxAgeMs: number, anyExit: boolean): Judged {
+  const age = `--max-age ${formatDuration(maxAgeMs)}`;
+  if (run === undefined) return judged('never-ran', `NEVER RAN: no run of ${label} was ever recorded (${age}; runs are recorded with --record)`);
+  const when = `${formatDuration(run.ageMs)} ago (${run.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')})`;
+  const where = run.host === null ? '' : ` on ${run.host.replace(/[\x00-\x1f\x7f]/g, '?')}${run.pid === null ? '' : ` (pid ${run.pid})`}`;
+  const what = `the last run of ${label} started ${when}${where} and ${describeOutcome(run, toStillRunning(holding))}`;
+  const running = run.outcome === 'running' && holding !== false;
+  if (running) return run.ageMs > maxAgeMs ? judged('overrunning', `OVERRUNNING: ${what}, for longer than ${age}`) : judged('ok', `OK: ${what}; ${age}`);
+  if (run.ageMs > maxAgeMs) return judged('stale', `STALE: ${what}: longer ago than ${age}`);
+  const succeeded = SUCCEEDED.has(run.outcome) && (run.outcome !== 'exited' || run.exitCode === 0);
+  if (!succeeded && !anyExit) return judged('failed', `FAILED: ${what}; ${age}`);
+  return judged('ok', `OK: ${what}; ${age}`);
+}
+
+function judged(verdict: Verdict, line: string): Judged {
+  return { verdict, exitCode: EXIT[verdict], line };
+}
