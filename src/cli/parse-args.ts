@@ -1,4 +1,3 @@
-import { constants as osConstants } from 'node:os';
 import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
@@ -8,7 +7,8 @@ import { DEFAULT_HISTORY } from '../runs/index.js';
 import type { CheckOptions, CommandSpec, CompletionOptions, HistoryOptions, KeyOptions, LogFormat, ReleaseOptions, RunOptions, StatusOptions, Verbosity } from './options.js';
 import { type ProgramSpec, scanArgs } from './flags.js';
 import { CONNECT_TIMEOUT, HELP, LOG_FORMAT } from './common-flags.js';
-import { CHECK, HISTORY, RELEASE, parseCount, toCheckOptions, toHistoryOptions, toReleaseOptions } from './parse-ops.js';
+import { CHECK, HISTORY, RELEASE, toCheckOptions, toHistoryOptions, toReleaseOptions } from './parse-ops.js';
+import { parseCount, parseMaxRuntime, parseSignal } from './parse-values.js';
 import { SEE_ALSO } from './see-also.js';
 import { readVersion } from './version.js';
 import { checkOutputWritable } from './write-output.js';
@@ -278,21 +278,6 @@ function parseMinInterval(text: string): number {
   const ms = parseDuration(text, '--min-interval', 3650 * 86_400_000);
   if (ms === 0) throw new UsageError(`--min-interval must be longer than 0, got '${text}'`);
   return ms;
-}
-
-function parseMaxRuntime(text: string): number {
-  const ms = parseDuration(text, '--max-runtime');
-  if (ms === 0) throw new UsageError(`--max-runtime must be longer than 0, got '${text}'`);
-  return ms;
-}
-
-// A signal by name, with or without SIG (TERM, SIGTERM, sigterm).
-function parseSignal(text: string): NodeJS.Signals {
-  const name = `SIG${text.toUpperCase().replace(/^SIG/, '')}`;
-  if (!/^SIG[A-Z0-9]+$/.test(name) || osConstants.signals[name as NodeJS.Signals] === undefined) {
-    throw new UsageError(`--kill-signal must be a signal name such as TERM, INT or QUIT, got '${text}'`);
-  }
-  return name as NodeJS.Signals;
 }
 
 function toStatusOptions(flags: StatusFlags, env: Env): StatusOptions {

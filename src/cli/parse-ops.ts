@@ -2,6 +2,7 @@ import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connectio
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { lockIdForKey, parseLockId } from '../lock-id.js';
+import { parseCount, parsePositiveDuration } from './parse-values.js';
 import { CONNECT_TIMEOUT, DATABASE_URL, HELP, JSON_FLAG, KEY, LOCK_ID, LOG_FORMAT } from './common-flags.js';
 import type { ProgramSpec } from './flags.js';
 import type { CheckOptions, HistoryOptions, LogFormat, ReleaseOptions } from './options.js';
@@ -90,14 +91,6 @@ export function toReleaseOptions(flags: Flags, env: Env): ReleaseOptions {
   return { ...common(flags, env), key, lockId, force: flags.force === true, json: flags.json === true };
 }
 
-/** A whole number from `min` up to a million, or one line and 64. */
-export function parseCount(text: string, flag: string, min: number): number {
-  if (!/^\d{1,7}$/.test(text) || Number(text) < min || Number(text) > 1_000_000) {
-    throw new UsageError(`${flag} must be a whole number from ${min} to 1000000, got '${text}'`);
-  }
-  return Number(text);
-}
-
 /** What every database subcommand shares: the connection, its timeout, the log format. */
 export function common(flags: Flags, env: Env): { connection: CheckOptions['connection']; connectTimeoutMs: number; logFormat: LogFormat } {
   const logFormat = String(flags.logFormat);
@@ -118,11 +111,4 @@ export function resolveTarget(flags: Flags, env: Env): { key: string | undefined
   if (key === undefined) throw new UsageError('a lock key is required: --key <name> (or PGLOCK_KEY), or --lock-id <int64>');
   if (key === '') throw new UsageError('the lock key must not be empty');
   return { key, lockId: lockIdForKey(key) };
-}
-
-// An age compared by the database, never a timer: up to ten years, and more than 0.
-export function parsePositiveDuration(text: string, flag: string): number {
-  const ms = parseDuration(text, flag, 3650 * 86_400_000);
-  if (ms === 0) throw new UsageError(`${flag} must be longer than 0, got '${text}'`);
-  return ms;
 }

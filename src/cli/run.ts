@@ -11,6 +11,7 @@ import { findExecutable } from './find-executable.js';
 import type { Logger } from './logger.js';
 import type { RunOptions } from './options.js';
 import { runState } from './run-state.js';
+import { armMaxRuntime, stopChild } from './stop-child.js';
 import { type ForwardedSignal, isFromTerminal, signalNumber, trapSignals } from './signals.js';
 
 // pglock's life: connect and take the lock (a signal cancels the wait), run the child while
@@ -60,7 +61,6 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       return signalExit(waitSignal, log);
     }
     let lostReason: string | undefined;
-    let timedOut = false;
     child = prepared.start(lock.fencingToken);
     runState.commandStarted = true;
     logAcquired(lock, options, acquireStarted, log);
@@ -77,20 +77,16 @@ export async function runLocked(options: RunOptions, log: Logger): Promise<numbe
       onSuperseded: (reason) => lock!.abandon(`superseded: ${reason}`),
       onInconclusive: (reason) => log.info(reason),
     }) : undefined;
-    const deadline = options.maxRuntimeMs === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      log.error(`the command has run for --max-runtime ${formatDuration(options.maxRuntimeMs!)}; stopping it (${options.killSignal}, SIGKILL after ${formatDuration(options.killAfterMs)})`, { code: 'ETIMEDOUT' });
-      stopChild(running, options.killAfterMs, options.killSignal);
-    }, options.maxRuntimeMs);
+    const maxRuntime = armMaxRuntime(running, options, log);
     const exit = await child.exited;
-    clearTimeout(deadline);
+    maxRuntime.disarm();
     primary?.stop();
     if (lostReason !== undefined) {
       log.error(`the command was stopped because the lock was lost (${describeExit(exit)}); exiting ${ExitCode.LockLost}`, { exitCode: ExitCode.LockLost });
       await lock.release().catch(() => undefined);
       return ExitCode.LockLost;
     }
-    if (timedOut) {
+    if (maxRuntime.timedOut) {
       await releaseQuietly(lock, { outcome: 'timed-out' }, log);
       log.error(`the command was stopped by --max-runtime (${describeExit(exit)}); lock released; exiting ${ExitCode.TimedOut}`, { exitCode: ExitCode.TimedOut });
       return ExitCode.TimedOut;
@@ -177,14 +173,6 @@ function logAcquired(lock: Lock, options: RunOptions, started: number, log: Logg
     heldId: String(lock.id), slot: lock.slot, shared: lock.shared || undefined,
     fencingToken: lock.fencingToken === undefined ? undefined : String(lock.fencingToken), backendPid: lock.backendPid,
   });
-}
-
-// Stop the child (the lock was lost, or it ran too long): the kill signal to its group, SIGKILL if
-// it outlives killAfter.
-function stopChild(child: RunningChild, killAfterMs: number, signal: NodeJS.Signals): void {
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-  void child.exited.then(() => clearTimeout(timer));
 }
 
 function label(options: RunOptions): string {
