@@ -526,12 +526,7 @@ queue_scenario() {
   sleep 1
   t_trigger=$(now_ms)
   "$trigger" "$old"
-  new=''
-  for ((i = 0; i < 200; i++)); do
-    new=$(leader) && [ "$new" != "$old" ] && break
-    new=''
-    sleep 0.2
-  done
+  new=$(await_new_leader "$old")
   t_leader=$(now_ms)
   if [ -n "$new" ]; then
     say "  new leader $new $((t_leader - t_trigger)) ms after the $scen began"
@@ -574,6 +569,15 @@ trigger_failover() { # SIGKILL to the leader's postmaster
   kill -KILL "$pid"
 }
 
+# The member that leads once another than $1 does (polled for up to 40 s), or nothing.
+await_new_leader() {
+  local i new
+  for ((i = 0; i < 200; i++)); do
+    new=$(leader) && [ "$new" != "$1" ] && { echo "$new"; return 0; }
+    sleep 0.2
+  done
+}
+
 # The paused leader: its PostgreSQL stays a primary while Patroni promotes another member, so
 # nothing closes under the holder; the superseded-holder check (--primary-check) must stop it. The
 # overlap with a fresh pglock on the new leader is reported per route, and fails the stage above
@@ -598,12 +602,7 @@ paused_scenario() {
   t_stop=$(now_ms)
   say "  SIGSTOP $old's Patroni (pid ${PATRONI_PID[$old]}); its PostgreSQL stays a primary"
   kill -STOP "${PATRONI_PID[$old]}"
-  new=''
-  for ((i = 0; i < 200; i++)); do
-    new=$(leader) && [ "$new" != "$old" ] && break
-    new=''
-    sleep 0.2
-  done
+  new=$(await_new_leader "$old")
   t_leader=$(now_ms)
   if [ -z "$new" ]; then
     fail "$scen: no new leader 40s after the pause"
