@@ -95,6 +95,8 @@ async function identify(config: ConnectionConfig, spec: HostSpec, options: Prima
   try {
     const session = await openSession(one, {
       connectTimeoutMs: Math.min(options.intervalMs, 2000), applicationName: options.applicationName, heartbeatMs: 0, allowStandby: true,
+      // A short connection needs no session settings, and through a transaction pooler they would stay behind.
+      noSessionSettings: true,
     });
     try {
       return await readIdentity(session.sql);
