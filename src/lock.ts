@@ -8,7 +8,8 @@ import { formatDuration } from './duration.js';
 import { MAX_LIMIT, lockIdForKey, slotIds } from './lock-id.js';
 import { type RunEnd, type RunRecord, describeRun, endRunStatement, listRuns, startRun } from './runs/index.js';
 import { describeHolder, listAdvisoryLocks } from './holders.js';
-import { isLockHeld, releaseLock, takeLock } from './lock-sql.js';
+import { grantProof, isLockHeld, releaseLock, takeLock } from './lock-sql.js';
+import { intLiteral } from './sql-int.js';
 import { takeSlot } from './semaphore.js';
 import { watchLock } from './lock-watch.js';
 
@@ -273,7 +274,7 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
     const first = await connect(request);
     let grant: Grant | undefined;
     try {
-      grant = await take(request, first);
+      grant = await take(request, first, request.transaction === true || (await isTransactionPooler(request, first)));
       if (!grant.granted) throw await notGranted(request, grant.session);
       if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled just as the lock was granted');
       try {
@@ -361,7 +362,7 @@ async function connect(request: LockRequest, tryLock = !request.wait && request.
 }
 
 // Try, wait, or take a slot. A slot may be granted on another session than the first.
-async function take(request: LockRequest, first: Session): Promise<Grant> {
+async function take(request: LockRequest, first: Session, inTransaction: boolean): Promise<Grant> {
   const { options } = request;
   if (request.limit > 1) {
     const slot = await takeSlot(first, {
@@ -377,7 +378,18 @@ async function take(request: LockRequest, first: Session): Promise<Grant> {
   if (first.tryLockGranted !== undefined) {
     return { session: first, granted: first.tryLockGranted, backendPid: first.backendPid, proven: first.tryLockProven === true };
   }
-  return takeOn(request, first, request.transaction === true);
+  return takeOn(request, first, inTransaction);
+}
+
+// Before a session lock is taken through a pooler (not yet tried in the setup statement): is it a
+// transaction-mode pool? Then the lock goes in a transaction from the start — a session lock, and
+// above all a session-level wait, would stay on whichever pooled server connection ran it, and its
+// unlock could reach another. A second connection that is handed our idle backend says so.
+async function isTransactionPooler(request: LockRequest, session: Session): Promise<boolean> {
+  if (!session.proxied || session.tryLockGranted !== undefined || !canHoldInTransaction(request)) return false;
+  const handedOurs = (await probeBackendPid(request.config, session.host, request.applicationName)) === session.backendPid;
+  if (handedOurs) announceTransactionMode(request, session);
+  return handedOurs;
 }
 
 function takeOn(request: LockRequest, session: Session, transaction: boolean): Promise<Grant> {
@@ -394,7 +406,7 @@ function takeOn(request: LockRequest, session: Session, transaction: boolean): P
 async function takeInTransaction(request: LockRequest, session: Session, refused: DatabaseUnavailableError): Promise<Grant> {
   try {
     const grant = await takeOn(request, session, true);
-    request.options.onTransactionMode?.(`${describeTarget(request.config, session.host)} is a transaction-mode pooler: holding the lock in a transaction kept open while it is held`);
+    announceTransactionMode(request, session);
     return grant;
   } catch (error) {
     if (error instanceof PglockError) throw error;
@@ -486,6 +498,10 @@ async function recordEndElsewhere(request: LockRequest, fencingToken: bigint, en
   }
 }
 
+function announceTransactionMode(request: LockRequest, session: Session): void {
+  request.options.onTransactionMode?.(`${describeTarget(request.config, session.host)} is a transaction-mode pooler: holding the lock in a transaction kept open while it is held`);
+}
+
 function canHoldInTransaction(request: LockRequest): boolean {
   return request.transaction === 'auto' && request.record === undefined && request.limit === 1;
 }
@@ -539,7 +555,10 @@ export async function verifyOwnership(session: Session, id: bigint, shared: bool
   const heldHere = await isLockHeld(session.sql, id, shared, session.backendPid);
   if (heldHere && !session.proxied) return;
   if (heldHere && (await probeBackendPid(config, session.host, applicationName)) !== session.backendPid) return;
-  await releaseLock(session.sql, id, shared).catch(() => false);
+  const released = await releaseLock(session.sql, id, shared).catch(() => false);
+  // The unlock reached another pooled server connection: the lock stays on the one that took it,
+  // where nobody would ever release it. End that backend, only while it still holds this lock.
+  if (!released) await session.sql.unsafe(`select pg_catalog.pg_terminate_backend(${intLiteral(session.backendPid)}) where ${grantProof(intLiteral(session.backendPid), id, shared)}`).catch(() => undefined);
   throw new DatabaseUnavailableError(
     `the lock was granted, but ${describeTarget(config)} does not keep pglock on one server session: ` +
       'a connection pooler in transaction or statement mode (e.g. PgBouncer) cannot hold session locks; ' +
