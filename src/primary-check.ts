@@ -48,8 +48,8 @@ export interface PrimaryCheckOptions {
 export function watchPrimary(lock: Lock, config: ConnectionConfig, options: PrimaryCheckOptions): { stop(): void } {
   let stopped = false;
   let running = false;
-  const own = readIdentity(lock.sql, lock.heldSince);
-  own.catch(() => undefined);
+  // Read at the first check, not at the start: a short command's release is not delayed by it.
+  let own: Promise<ServerIdentity> | undefined;
   const timer = setInterval(() => void check(), options.intervalMs);
   timer.unref();
 
@@ -57,6 +57,10 @@ export function watchPrimary(lock: Lock, config: ConnectionConfig, options: Prim
     if (running || stopped || !lock.isHeld) return;
     running = true;
     try {
+      own ??= readIdentity(lock.sql, lock.heldSince).catch((error: unknown) => {
+        own = undefined; // asked again at the next check
+        throw error;
+      });
       const verdict = await supersededBy(await own, lock.server, config, options);
       if (verdict !== undefined && !stopped && lock.isHeld) options.onSuperseded(verdict);
     } catch (error) {
