@@ -203,11 +203,15 @@ function median(values: number[]): number {
 }
 
 // Two servers of our own, started at once (initdb and a start take seconds on a loaded machine).
-// max_connections 40: 37 for roles without SUPERUSER; 60 waiters without a role limit would take
-// them all, with CONNECTION LIMIT 20 on pglock's role the application keeps its headroom.
+// max_connections 56: 53 for roles without SUPERUSER; 60 waiters without a role limit would take
+// them all, with CONNECTION LIMIT 20 on pglock's role the application keeps its headroom. That
+// headroom must also hold the pollers' refused tries: PostgreSQL checks a role's limit only after
+// the new backend has taken a connection slot and authenticated, so each refused try holds a slot
+// for a backend start (with 41 pollers on a loaded CI machine, 14 free slots were once not enough
+// and the application got "remaining connection slots are reserved", 53300).
 // max_connections 8: see the last test.
 const [server, small] = await Promise.all([
-  startTestServer(t, { own: true, settings: { max_connections: 40 } }),
+  startTestServer(t, { own: true, settings: { max_connections: 56 } }),
   startTestServer(t, { own: true, settings: { max_connections: 8 } }),
 ]);
 
