@@ -178,8 +178,8 @@ stop_server() {
 
 # The tarball may hold exactly these: the bin, the library (tsc's .js and .d.ts, but not dist/cli/:
 # the CLI's modules are in the bundle), the bundle and its code cache, the docs, the man page, package.json.
-ALLOWED='^(package\.json|README\.md|CHANGELOG\.md|LICENSE|man/pglock\.1|bin/pglock\.cjs|dist/pglock\.cjs|dist/pglock\.cache|dist/([a-z0-9-]+/)*[a-z0-9-]+\.(js|d\.ts))$'
-REQUIRED=(package.json README.md CHANGELOG.md LICENSE man/pglock.1 bin/pglock.cjs dist/index.js dist/index.d.ts dist/pglock.cjs dist/pglock.cache)
+ALLOWED='^(package\.json|README\.md|CHANGELOG\.md|LICENSE|man/pglock\.1|docs/[a-z-]+\.md|bin/pglock\.cjs|dist/pglock\.cjs|dist/pglock\.cache|dist/([a-z0-9-]+/)*[a-z0-9-]+\.(js|d\.ts))$'
+REQUIRED=(package.json README.md CHANGELOG.md LICENSE man/pglock.1 docs/connecting.md bin/pglock.cjs dist/index.js dist/index.d.ts dist/pglock.cjs dist/pglock.cache)
 
 check_tarball_files() {
   local files=$1 bad=0 file

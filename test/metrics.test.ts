@@ -1,5 +1,5 @@
 // pglock status --format prometheus: the text exposition format, checked value by value and by
-// promtool when it is installed; --output writes it atomically; README's alert rule is valid.
+// promtool when it is installed; --output writes it atomically; the operating guide's alert rule is valid.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,10 +82,10 @@ t.test('--output FILE: written atomically (no temporary file left); a file that 
   t.equal(format.code, 64);
 });
 
-t.test("README's alert rule passes promtool check rules", { skip: noPromtool }, async (t) => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const rules = /```yaml\n(groups:[\s\S]*?)```/.exec(readme)?.[1];
-  if (rules === undefined) throw new Error("README's alert rule (a yaml block starting with groups:) is missing");
+t.test("the operating guide's alert rule passes promtool check rules", { skip: noPromtool }, async (t) => {
+  const guide = readFileSync(new URL('../docs/operating.md', import.meta.url), 'utf8');
+  const rules = /```yaml\n(groups:[\s\S]*?)```/.exec(guide)?.[1];
+  if (rules === undefined) throw new Error("docs/operating.md's alert rule (a yaml block starting with groups:) is missing");
   t.match(rules, /nightly-report/);
   const file = join(mkdtempSync(join(tmpdir(), 'pglock-rules-')), 'rules.yml');
   writeFileSync(file, rules);

@@ -1,4 +1,4 @@
-// README's "Library: services" example, run by test/examples.test.ts against a throwaway server:
+// docs/library.md's "Services" example, run by test/examples.test.ts against a throwaway server:
 //   DATABASE_URL=postgres://… node scripts/examples/services.mjs
 // (in your code, import from 'pglock' instead of the built dist/)
 import postgres from 'postgres';

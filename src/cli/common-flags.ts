@@ -13,7 +13,7 @@ export const DATABASE_URL: FlagSpec = {
   name: 'database-url',
   short: 'd',
   value: '<conninfo>',
-  description: 'connection string: a URL or keyword=value pairs (else PGLOCK_DATABASE_URL, DATABASE_URL, then as psql; see README, "Connecting")',
+  description: 'connection string: a URL or keyword=value pairs (else PGLOCK_DATABASE_URL, DATABASE_URL, then as psql; see docs/connecting.md)',
 };
 export const KEY: FlagSpec = { name: 'key', short: 'k', value: '<name>', description: 'the lock key (env PGLOCK_KEY)' };
 export const LOCK_ID: FlagSpec = { name: 'lock-id', value: '<int64>', description: 'a raw 64-bit advisory lock id instead of a key' };

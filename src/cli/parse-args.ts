@@ -131,7 +131,7 @@ const RUN: ProgramSpec = {
       short: 'd',
       value: '<conninfo>',
       description:
-        'connection string, as psql takes it: a postgres:// URL or keyword=value pairs (host=db dbname=app), one host or several (pglock locks on the primary); else PGLOCK_DATABASE_URL, DATABASE_URL, then service files, the PG* variables, the Unix socket, ~/.pgpass (see README, "Connecting")',
+        'connection string, as psql takes it: a postgres:// URL or keyword=value pairs (host=db dbname=app), one host or several (pglock locks on the primary); else PGLOCK_DATABASE_URL, DATABASE_URL, then service files, the PG* variables, the Unix socket, ~/.pgpass (see docs/connecting.md)',
     },
     { name: 'wait', short: 'w', description: 'wait until the lock is free (no time limit)' },
     { name: 'timeout', short: 't', value: '<duration>', description: 'wait at most this long, then give up (500ms, 30s, 5m, 1h); implies --wait' },
@@ -188,7 +188,7 @@ const STATUS: ProgramSpec = {
       name: 'database-url',
       short: 'd',
       value: '<conninfo>',
-      description: 'connection string: a URL or keyword=value pairs (else PGLOCK_DATABASE_URL, DATABASE_URL, then as psql; see README, "Connecting")',
+      description: 'connection string: a URL or keyword=value pairs (else PGLOCK_DATABASE_URL, DATABASE_URL, then as psql; see docs/connecting.md)',
     },
     { name: 'json', description: 'print JSON instead of a table (--format json)' },
     { name: 'format', value: '<format>', description: 'text, json, or prometheus (the text exposition format: last runs, holders, waiters)', default: 'text' },

@@ -13,7 +13,7 @@ export const RUNS_SCHEMA = 'public';
 export const RUNS_TABLE_NAME = 'pglock_runs';
 export const RUNS_TABLE = `${RUNS_SCHEMA}.${RUNS_TABLE_NAME}`;
 
-/** The statement that creates the table; README and the "cannot create" error print it. */
+/** The statement that creates the table; docs/operating.md and the "cannot create" error print it. */
 export const CREATE_RUNS_TABLE = `create table if not exists ${RUNS_TABLE} (
   lock_id bigint not null,
   key text,

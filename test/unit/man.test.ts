@@ -99,7 +99,7 @@ t.test('ENVIRONMENT: the connection variables, the child\'s, and the libpq ones 
   }
 });
 
-// README's tables, wherever the guides keep them (README.md now, docs/ later): the table under a
+// README's tables, wherever the guides keep them (README.md, then docs/): the first table under a
 // heading named `Options` or `Exit codes`.
 const guides = [join(root, 'README.md'), ...(existsSync(join(root, 'docs')) ? readdirSync(join(root, 'docs'), { recursive: true }).map(String).filter((file) => file.endsWith('.md')).map((file) => join(root, 'docs', file)) : [])];
 const tableUnder = (heading: string): string[][] => {
@@ -150,4 +150,26 @@ t.test('the page renders without a warning', { skip: groff ? false : 'groff is n
   const plain = rendered.stdout.replace(/.\x08/g, ''); // grotty's overstriking for bold and underline
   t.match(plain, /\nEXIT STATUS\n/);
   t.match(plain, /-E, --conflict-exit-code n\n/, 'an option renders as it is typed (ASCII hyphen-minus)');
+});
+
+// And the other way round: what README shows are real options. Its usage lines name each
+// subcommand's own options; its "most used options" table, the run program's.
+t.test("README's usage lines and most used options are options pglock has", async (t) => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const usage = /## Usage\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  const lines = usage.trim().split('\n');
+  t.ok(lines.length >= subcommands.length + 2, 'a usage line per subcommand and two for a run');
+  const known = new Set(subcommands.map(({ name }) => name));
+  for (const line of lines) {
+    const word = /^pglock ([a-z][\w-]*)/.exec(line)?.[1];
+    const words = word !== undefined && known.has(word) ? [word] : [];
+    const options = helpOptions(help(words));
+    for (const flag of line.match(/(?<![\w-])--?[a-zA-Z][\w-]*/g) ?? []) t.ok(options.includes(flag), `${line}: ${flag}`);
+  }
+  const table = tableUnder('The most used options');
+  t.ok(table.length >= 8, `${table.length} options in README's short table`);
+  const runOptions = helpOptions(help([]));
+  for (const [term = ''] of table) {
+    for (const flag of term.match(/--?[a-zA-Z][\w-]*/g) ?? []) t.ok(runOptions.includes(flag), `the most used options: ${flag}`);
+  }
 });
