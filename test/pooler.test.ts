@@ -39,9 +39,20 @@ if (!findPgbouncer()) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const [row] = await lockRows(server.admin, id);
     t.ok(row?.granted, 'held on the server');
-    const [activity] = await server.admin<{ state: string; xmin: string | null; xid: string | null }[]>`
-      select state, backend_xmin::text as xmin, backend_xid::text as xid from pg_stat_activity where pid = ${row!.pid}`;
-    t.match(activity, { state: 'idle in transaction', xmin: null, xid: null }, 'an open transaction with no snapshot and no transaction id: vacuum is not held back');
+    // Sampled, since a heartbeat statement may be running at the moment of a look (then the
+    // backend is `active` with that statement's snapshot): between statements the transaction must
+    // hold no snapshot and no transaction id, and it never gets a transaction id (it only reads).
+    const samples: { state: string; xmin: string | null; xid: string | null }[] = [];
+    const idle = () => samples.filter((sample) => sample.state === 'idle in transaction');
+    for (const deadline = Date.now() + 10_000; idle().length < 5 && Date.now() < deadline;) {
+      samples.push(...await server.admin<{ state: string; xmin: string | null; xid: string | null }[]>`
+        select state, backend_xmin::text as xmin, backend_xid::text as xid from pg_stat_activity where pid = ${row!.pid}`);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    t.ok(idle().length >= 5, `seen idle in transaction between heartbeats (${idle().length} of ${samples.length} looks)`);
+    t.same(idle().filter((sample) => sample.xmin !== null || sample.xid !== null), [],
+      'an open transaction with no snapshot and no transaction id between statements: vacuum is not held back');
+    t.same(samples.filter((sample) => sample.xid !== null), [], 'never a transaction id');
     t.equal((await runPglock(['-d', server.url, '-k', key, '--', 'true'])).code, 75, 'a direct pglock sees it busy');
     t.equal((await runPglock(['-d', bouncer.url, '-k', key, '--', 'true'])).code, 75, 'so does one through the pool');
     const waiter = startPglock(['-d', bouncer.url, '-k', key, '--wait', '--timeout', '20s', '--', 'echo', 'waited']);
