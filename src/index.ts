@@ -1,10 +1,10 @@
 // The library: the same core the pglock CLI uses.
-export { acquireLock, withLock, Lock, type AcquireOptions, type LockConnectionOptions } from './lock.js';
+export { acquireLock, withLock, Lock, type AcquireOptions, type LockConnectionOptions } from './lock/acquire.js';
 export { openLockSession, LockSession, SessionLock, type LockSessionOptions, type SessionAcquireOptions } from './session/index.js';
 export { withTransactionLock, type TransactionLock, type TransactionLockOptions } from './transaction-lock.js';
 export { elect, type Election, type ElectOptions, type Leader, type TermEnd } from './election/index.js';
-export { lockIdForKey, parseLockId, lockIdSql, slotIds } from './lock-id.js';
-export { listAdvisoryLocks, describeHolder, type AdvisoryLockRow } from './holders.js';
+export { lockIdForKey, parseLockId, lockIdSql, slotIds } from './key/lock-id.js';
+export { listAdvisoryLocks, describeHolder, type AdvisoryLockRow } from './sql/holders.js';
 export { RUNS_TABLE, CREATE_RUNS_TABLE, MIGRATE_RUNS_TABLE, describeRun, listRuns, type ListRunsFilter, type RunRecord, type RunOutcome, type RunEnd } from './runs/index.js';
 export { resolveConnectionConfig, describeTarget, type ConnectionConfig } from './connection/index.js';
 export {

@@ -1,10 +1,10 @@
 import type postgres from 'postgres';
 import { DatabaseUnavailableError, LockBusyError, LockTimeoutError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
-import { describeHolder, listAdvisoryLocks } from './holders.js';
-import { resolveLockId } from './lock.js';
-import { grantProof, lockCall } from './lock-sql.js';
-import { intLiteral } from './sql-int.js';
+import { describeHolder, listAdvisoryLocks } from './sql/holders.js';
+import { resolveLockId } from './lock/acquire.js';
+import { grantProof, lockCall } from './sql/lock-statements.js';
+import { intLiteral } from './sql/literals.js';
 
 // A lock that lives exactly as long as a transaction of the application's own postgres.js client:
 // pg_advisory_xact_lock inside sql.begin. No connection of pglock's own, and a transaction stays on

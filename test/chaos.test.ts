@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { lockIdForKey } from '../src/lock-id.js';
+import { lockIdForKey } from '../src/key/lock-id.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { FIXTURES, runPglock } from './helpers/run-pglock.js';
 import { lockRows } from './helpers/locks.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import postgres from 'postgres';
-import { lockIdForKey, lockIdSql } from '../src/lock-id.js';
+import { lockIdForKey, lockIdSql } from '../src/key/lock-id.js';
 import { startTestServer, uniqueKey, freePort } from './helpers/server.js';
 import { FIXTURES, eventually, runPglock, startPglock } from './helpers/run-pglock.js';
 import { isGranted, lockRows } from './helpers/locks.js';

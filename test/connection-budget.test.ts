@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import t from 'tap';
-import { lockIdForKey } from '../src/lock-id.js';
+import { lockIdForKey } from '../src/key/lock-id.js';
 import { type TestServer, startTestServer, uniqueKey } from './helpers/server.js';
 import { FIXTURES, PGLOCK_BIN, type RunResult, cleanEnv, eventually, runPglock, startPglock } from './helpers/run-pglock.js';
 import { lockRows } from './helpers/locks.js';

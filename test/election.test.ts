@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { elect, lockIdForKey } from '../src/index.js';
-import { lockIdHalves } from '../src/lock-id.js';
+import { lockIdHalves } from '../src/key/lock-id.js';
 import { FIXTURES } from './helpers/run-pglock.js';
 import { maxOverlapMs, readSections } from './helpers/overlap.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { runPglock } from './helpers/run-pglock.js';
-import { lockIdForKey } from '../src/lock-id.js';
+import { lockIdForKey } from '../src/key/lock-id.js';
 import { listRuns } from '../src/index.js';
 import type { RunEntry } from '../src/cli/status.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { acquireLock } from '../src/index.js';
-import { lockIdForKey } from '../src/lock-id.js';
+import { lockIdForKey } from '../src/key/lock-id.js';
 import { freePort, startTestServer, uniqueKey } from './helpers/server.js';
 import { runPglock, startPglock } from './helpers/run-pglock.js';
 import { isGranted } from './helpers/locks.js';

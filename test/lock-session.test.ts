@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import t from 'tap';
 import { LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, UsageError, lockIdForKey, openLockSession } from '../src/index.js';
-import { lockIdHalves } from '../src/lock-id.js';
+import { lockIdHalves } from '../src/key/lock-id.js';
 import { runPglock } from './helpers/run-pglock.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { runPglock, startPglock } from './helpers/run-pglock.js';
-import { lockIdForKey } from '../src/lock-id.js';
+import { lockIdForKey } from '../src/key/lock-id.js';
 
 const server = await startTestServer(t);
 const url = server.url;

@@ -4,7 +4,7 @@
 // on its session, drops the dead session and frees the lock within seconds, not hours.
 import { execFileSync, spawn } from 'node:child_process';
 import t from 'tap';
-import { lockIdForKey } from '../src/lock-id.js';
+import { lockIdForKey } from '../src/key/lock-id.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { PGLOCK_BIN, cleanEnv, eventually } from './helpers/run-pglock.js';
 import { isGranted } from './helpers/locks.js';

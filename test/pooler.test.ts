@@ -1,7 +1,7 @@
 // PgBouncer: statement pooling cannot carry a lock and is refused (69) before the command runs;
 // transaction pooling holds the lock in an open transaction; session pooling works. Skipped, saying why, when pgbouncer is absent.
 import t from 'tap';
-import { lockIdForKey } from '../src/lock-id.js';
+import { lockIdForKey } from '../src/key/lock-id.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { findPgbouncer, startPgbouncer } from './helpers/pgbouncer.js';
 import { runPglock, startPglock } from './helpers/run-pglock.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { type Cluster, createCluster } from '../scripts/lib/throwaway-postgres.js';
-import { lockIdForKey, lockIdHalves } from '../src/lock-id.js';
+import { lockIdForKey, lockIdHalves } from '../src/key/lock-id.js';
 import { acquireLock } from '../src/index.js';
 import { FIXTURES, runPglock, startPglock } from './helpers/run-pglock.js';
 import { uniqueKey } from './helpers/server.js';

@@ -9,7 +9,7 @@ import t from 'tap';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { FIXTURES, PGLOCK_BIN, type RunResult, cleanEnv, runPglock, startPglock } from './helpers/run-pglock.js';
 import { readSections } from './helpers/overlap.js';
-import { lockIdForKey } from '../src/lock-id.js';
+import { lockIdForKey } from '../src/key/lock-id.js';
 import { LockBusyError, RecentRunError, acquireLock, withLock } from '../src/index.js';
 import type { RunEntry } from '../src/cli/status.js';
 

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import postgres from 'postgres';
 import t from 'tap';
 import { LockBusyError, LockTimeoutError, UsageError, lockIdForKey, withTransactionLock } from '../src/index.js';
-import { lockIdHalves } from '../src/lock-id.js';
+import { lockIdHalves } from '../src/key/lock-id.js';
 import { findPgbouncer, startPgbouncer } from './helpers/pgbouncer.js';
 import { runPglock, startPglock } from './helpers/run-pglock.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';

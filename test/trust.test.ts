@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import postgres from 'postgres';
 import { acquireLock } from '../src/index.js';
-import { lockIdForKey, slotIds } from '../src/lock-id.js';
+import { lockIdForKey, slotIds } from '../src/key/lock-id.js';
 import { type TestServer, startTestServer, uniqueKey } from './helpers/server.js';
 import { eventually, runPglock, startPglock } from './helpers/run-pglock.js';
 import { isGranted, lockRows } from './helpers/locks.js';

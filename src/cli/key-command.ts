@@ -1,5 +1,5 @@
-import { lockIdForKey, lockIdHalves, lockIdSql, slotIds } from '../lock-id.js';
-import { lockCall } from '../lock-sql.js';
+import { lockIdForKey, lockIdHalves, lockIdSql, slotIds } from '../key/lock-id.js';
+import { lockCall } from '../sql/lock-statements.js';
 import type { KeyOptions } from './options.js';
 
 // `pglock key <name>`: what pglock locks for a key, for people who lock the same thing from psql

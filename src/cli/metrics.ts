@@ -1,5 +1,5 @@
-import { type AdvisoryLockRow, slotOf } from '../holders.js';
-import { lockIdForKey } from '../lock-id.js';
+import { type AdvisoryLockRow, slotOf } from '../sql/holders.js';
+import { lockIdForKey } from '../key/lock-id.js';
 import type { RunRecord } from '../runs/index.js';
 
 // `pglock status --format prometheus`: the text exposition format (version 0.0.4), for the

@@ -2,7 +2,7 @@ import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connectio
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { MAX_LIMIT, lockIdForKey, parseLockId } from '../lock-id.js';
+import { MAX_LIMIT, lockIdForKey, parseLockId } from '../key/lock-id.js';
 import { DEFAULT_HISTORY } from '../runs/index.js';
 import type { CheckOptions, CommandSpec, CompletionOptions, HistoryOptions, KeyOptions, LogFormat, ReleaseOptions, RunOptions, StatusOptions, Verbosity } from './options.js';
 import { type ProgramSpec, scanArgs } from './flags.js';

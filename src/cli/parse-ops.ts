@@ -1,7 +1,7 @@
 import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { lockIdForKey, parseLockId } from '../lock-id.js';
+import { lockIdForKey, parseLockId } from '../key/lock-id.js';
 import { parseCount, parsePositiveDuration } from './parse-values.js';
 import { CONNECT_TIMEOUT, DATABASE_URL, HELP, JSON_FLAG, KEY, LOCK_ID, LOG_FORMAT } from './common-flags.js';
 import type { ProgramSpec } from './flags.js';

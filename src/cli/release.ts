@@ -1,9 +1,9 @@
 import { type Session, describeConnectError, describeTarget, openSession } from '../connection/index.js';
 import { DatabaseUnavailableError, PermissionError, ReleaseRefusedError } from '../errors.js';
-import { type AdvisoryLockRow, describeHolder, listAdvisoryLocks } from '../holders.js';
-import { applicationName } from '../lock.js';
-import { lockIdHalves } from '../lock-id.js';
-import { intLiteral } from '../sql-int.js';
+import { type AdvisoryLockRow, describeHolder, listAdvisoryLocks } from '../sql/holders.js';
+import { applicationName } from '../lock/acquire.js';
+import { lockIdHalves } from '../key/lock-id.js';
+import { intLiteral } from '../sql/literals.js';
 import type { ReleaseOptions } from './options.js';
 
 // `pglock release --key K`: break a stuck lock by terminating the session that holds it. A pglock

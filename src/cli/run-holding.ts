@@ -1,4 +1,4 @@
-import { type AdvisoryLockRow, slotOf } from '../holders.js';
+import { type AdvisoryLockRow, slotOf } from '../sql/holders.js';
 import type { RunRecord, StillRunning } from '../runs/index.js';
 
 // Does the run's pglock (host and pid, from its application_name) hold a lock of the key now?

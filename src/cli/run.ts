@@ -1,6 +1,6 @@
 import { isatty } from 'node:tty';
-import { type Lock, acquireLock, applicationName } from '../lock.js';
-import { watchPrimary } from '../primary-check.js';
+import { type Lock, acquireLock, applicationName } from '../lock/acquire.js';
+import { watchPrimary } from '../lock/primary-check.js';
 import { describeTarget } from '../connection/index.js';
 import { formatDuration } from '../duration.js';
 import { LockBusyError, LockWaitAbortedError, RecentRunError } from '../errors.js';

@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { LockWaitAbortedError } from '../errors.js';
-import { grantProof, tryLockCall } from '../lock-sql.js';
-import { intLiteral } from '../sql-int.js';
+import { grantProof, tryLockCall } from '../sql/lock-statements.js';
+import { intLiteral } from '../sql/literals.js';
 import { type ConnectionConfig, type HostSpec, describeHost, hostsOf } from './config.js';
 import { openTransport } from './transport.js';
 import { type HostFailure, describeConnectError, isOutOfSlots, isRetryable, unavailableError } from './errors.js';
@@ -234,7 +234,7 @@ export async function probeBackendPid(config: ConnectionConfig, spec: HostSpec, 
 // that does not wait needs one round trip after the startup. Every function and relation is
 // schema-qualified: a role's search_path cannot put another pg_try_advisory_lock in front. The lock
 // call comes early in the text: pg_stat_activity keeps only the first 1 kB of a statement, and
-// `pglock status` looks for the call there (holders.ts).
+// `pglock status` looks for the call there (sql/holders.ts).
 function prepareSession(sql: Client, heartbeatMs: number, tryLock?: { id: bigint; shared: boolean }, noSettings = false) {
   const beat = Math.ceil(heartbeatMs > 0 ? heartbeatMs : 5000);
   const seconds = intLiteral(Math.max(1, Math.ceil(beat / 1000)));

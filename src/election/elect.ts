@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
-import { type Lock, type LockConnectionOptions, acquireLock, resolveLockId } from '../lock.js';
+import { type Lock, type LockConnectionOptions, acquireLock, resolveLockId } from '../lock/acquire.js';
 import { type Backoff, createBackoff, sleep } from './backoff.js';
 import { type Leader, findLeader } from './leader.js';
 

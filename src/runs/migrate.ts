@@ -1,5 +1,5 @@
 import type { ReservedSql } from '../connection/index.js';
-import { intLiteral } from '../sql-int.js';
+import { intLiteral } from '../sql/literals.js';
 import { CREATE_LOCK_ID, RUNS_SCHEMA, RUNS_TABLE, RUNS_TABLE_NAME } from './table.js';
 
 

@@ -1,6 +1,6 @@
 import { formatDuration } from '../duration.js';
-import type { SqlClient } from '../holders.js';
-import { intLiteral } from '../sql-int.js';
+import type { SqlClient } from '../sql/holders.js';
+import { intLiteral } from '../sql/literals.js';
 import { RUNS_TABLE, sqlState } from './table.js';
 
 /** How a recorded run ended; `running` until its end is written. */

@@ -1,5 +1,5 @@
 import type { ReservedSql } from '../connection/index.js';
-import { intLiteral, textLiteral } from '../sql-int.js';
+import { intLiteral, textLiteral } from '../sql/literals.js';
 import { type RawRun, type RunRecord, RUN_COLUMNS, toRunRecord } from './read.js';
 import { RUNS_TABLE, sqlState, withRunsTable } from './table.js';
 import { migrateRunsTable } from './migrate.js';

@@ -1,7 +1,7 @@
 import type { ReservedSql } from '../connection/index.js';
 import { DatabaseUnavailableError } from '../errors.js';
-import { lockIdForKey } from '../lock-id.js';
-import { intLiteral } from '../sql-int.js';
+import { lockIdForKey } from '../key/lock-id.js';
+import { intLiteral } from '../sql/literals.js';
 
 // The run record: one row per run (the last --history runs of each lock id), in a table pglock
 // creates on first use, in the schema public (schema-qualified, like every object pglock reads or

@@ -1,7 +1,7 @@
 // Lock sessions: many advisory locks on one dedicated connection, for long-running services.
 //   lock-session.ts  openLockSession, LockSession (acquire, withLock, close)
 //   session-lock.ts  SessionLock, one held lock      request.ts  acquire options, the in-process wait
-//   heartbeat.ts     one statement proves every lock of the session
+//   (the heartbeat, one statement that proves every lock of the session, is ../lock/heartbeat.ts)
 export { openLockSession, LockSession, type LockSessionOptions } from './lock-session.js';
 export { SessionLock } from './session-lock.js';
 export type { SessionAcquireOptions } from './request.js';

@@ -1,6 +1,6 @@
 import { LockTimeoutError, LockWaitAbortedError, UsageError } from '../errors.js';
 import { formatDuration } from '../duration.js';
-import { resolveLockId } from '../lock.js';
+import { resolveLockId } from '../lock/acquire.js';
 
 /** What one `LockSession.acquire` asks for. */
 export interface SessionAcquireOptions {

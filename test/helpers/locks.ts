@@ -1,6 +1,6 @@
 // pg_locks queries for assertions, by lock id.
 import type postgres from 'postgres';
-import { lockIdHalves } from '../../src/lock-id.js';
+import { lockIdHalves } from '../../src/key/lock-id.js';
 
 export async function lockRows(admin: postgres.Sql, id: bigint): Promise<{ pid: number; granted: boolean }[]> {
   const { classid, objid } = lockIdHalves(id);

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { type AdvisoryLockRow, describeHolder, formatAge, keySlot, parsePglockApplicationName, slotOf } from '../../src/holders.js';
-import { MAX_LIMIT, bigintLockId, lockIdForKey, lockIdHalves, slotIds } from '../../src/lock-id.js';
+import { type AdvisoryLockRow, describeHolder, formatAge, keySlot, parsePglockApplicationName, slotOf } from '../../src/sql/holders.js';
+import { MAX_LIMIT, bigintLockId, lockIdForKey, lockIdHalves, slotIds } from '../../src/key/lock-id.js';
 
 t.test('parsePglockApplicationName: split at the last @, then the last :', async (t) => {
   t.same(parsePglockApplicationName('pglock:nightly@web-1:4242'), { key: 'nightly', host: 'web-1', pid: 4242 });

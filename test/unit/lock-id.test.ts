@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import t from 'tap';
-import { lockIdForKey, lockIdHalves, lockIdSql, parseLockId } from '../../src/lock-id.js';
+import { lockIdForKey, lockIdHalves, lockIdSql, parseLockId } from '../../src/key/lock-id.js';
 import { UsageError } from '../../src/errors.js';
-import { sha256Words } from '../../src/sha256.js';
+import { sha256Words } from '../../src/key/sha256.js';
 
 t.test('key → id is the first 8 bytes of SHA-256, signed big-endian', async (t) => {
   t.equal(lockIdForKey('gold_leader'), 1164266746182509168n, 'the documented example');
@@ -57,7 +57,7 @@ t.test('pg_locks halves and the SQL formula text', async (t) => {
 });
 
 t.test('SQL integer literals: negative values in parentheses, non-integers refused', async (t) => {
-  const { intLiteral } = await import('../../src/sql-int.js');
+  const { intLiteral } = await import('../../src/sql/literals.js');
   t.equal(intLiteral(42n), '42');
   t.equal(intLiteral(-9223372036854775808n), '(-9223372036854775808)', 'INT64_MIN casts to bigint only in parentheses');
   t.equal(intLiteral(0), '0');

@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
-import { formatDuration } from './duration.js';
-import { RUNS_TABLE_NAME } from './runs/index.js';
-import { MAX_LIMIT, bigintLockId, lockIdForKey, lockIdHalves } from './lock-id.js';
-import { HELD_SINCE_COMMENT } from './lock-sql.js';
-import { intLiteral } from './sql-int.js';
+import { formatDuration } from '../duration.js';
+import { RUNS_TABLE_NAME } from '../runs/index.js';
+import { MAX_LIMIT, bigintLockId, lockIdForKey, lockIdHalves } from '../key/lock-id.js';
+import { HELD_SINCE_COMMENT } from './lock-statements.js';
+import { intLiteral } from './literals.js';
 
 // Who holds and who waits for advisory locks: pg_locks joined with pg_stat_activity, for
 // `pglock status` and for naming the holder in "lock busy" messages.

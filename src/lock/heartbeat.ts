@@ -1,7 +1,7 @@
 import type { Session } from '../connection/index.js';
 import { formatDuration } from '../duration.js';
-import { HELD_SINCE_COMMENT, grantProof } from '../lock-sql.js';
-import { intLiteral } from '../sql-int.js';
+import { HELD_SINCE_COMMENT, grantProof } from '../sql/lock-statements.js';
+import { intLiteral } from '../sql/literals.js';
 
 /** One lock a session's heartbeat proves: its id, mode and the backend that holds it. */
 export interface ProvenLock {
@@ -27,7 +27,7 @@ export interface HeartbeatOptions {
 // One heartbeat for a whole lock session: every interval, one statement on the session's own
 // connection asks pg_locks for every lock the session holds — on its own backend, or on a
 // connection that waited for one — and checks that it still runs on its own backend. A check that
-// does not answer within one heartbeat fails the session, as for a single lock (lock-watch.ts).
+// does not answer within one heartbeat fails the session, as for a single lock (watch.ts).
 export function startHeartbeat(session: Session, options: HeartbeatOptions): { stop(): void } {
   let stopped = false;
   let checking = false;

@@ -1,6 +1,6 @@
-import type { Lock } from './lock.js';
-import { HELD_SINCE_COMMENT } from './lock-sql.js';
-import { type ConnectionConfig, type HostSpec, type ReservedSql, describeHost, hostsOf, openSession } from './connection/index.js';
+import type { Lock } from './acquire.js';
+import { HELD_SINCE_COMMENT } from '../sql/lock-statements.js';
+import { type ConnectionConfig, type HostSpec, type ReservedSql, describeHost, hostsOf, openSession } from '../connection/index.js';
 
 // The superseded-holder check (issue 21). A session lock is tied to one server; when a standby is
 // promoted while the old primary keeps running (a paused Patroni, a network split), a fresh pglock

@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 import { sha256Words } from './sha256.js';
 
 const INT64_MIN = -(2n ** 63n);

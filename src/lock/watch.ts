@@ -1,5 +1,5 @@
-import type { Session } from './connection/index.js';
-import { startHeartbeat } from './session/heartbeat.js';
+import type { Session } from '../connection/index.js';
+import { startHeartbeat } from './heartbeat.js';
 
 export interface WatchOptions {
   id: bigint;
@@ -16,7 +16,7 @@ export interface WatchOptions {
 // Keep proving the session still holds the lock: react at once when the connection closes, and
 // every heartbeat ask pg_locks on the same backend. A check that does not answer within one
 // heartbeat counts as loss too: that is how a silent network cut shows. The heartbeat of a lock
-// session with this one lock in it (session/heartbeat.ts).
+// session with this one lock in it (heartbeat.ts).
 export function watchLock(session: Session, options: WatchOptions): { stop(): void; lose(reason: string): void } {
   let done = false;
   const lose = (reason: string) => {

@@ -1,9 +1,9 @@
-import type { ReservedSql } from './connection/index.js';
-import { lockIdHalves } from './lock-id.js';
-import { LockWaitAbortedError } from './errors.js';
-import { intLiteral } from './sql-int.js';
+import type { ReservedSql } from '../connection/index.js';
+import { lockIdHalves } from '../key/lock-id.js';
+import { LockWaitAbortedError } from '../errors.js';
+import { intLiteral } from './literals.js';
 
-// The advisory-lock statements pglock sends: one round trip each (see sql-int.ts). Every function,
+// The advisory-lock statements pglock sends: one round trip each (see literals.ts). Every function,
 // relation and operator is schema-qualified (pg_catalog), so that a role's search_path cannot
 // redirect a call; and every grant is proven from pg_locks in the statement that took it, so that
 // a server whose advisory-lock functions answer without locking cannot make pglock run the command.

@@ -2,16 +2,16 @@ import { hostname } from 'node:os';
 import {
   type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, isRetryable,
   openSession, pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
-} from './connection/index.js';
-import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, RecentRunError, UsageError } from './errors.js';
-import { formatDuration } from './duration.js';
-import { MAX_LIMIT, lockIdForKey, slotIds } from './lock-id.js';
-import { type RunEnd, type RunRecord, describeRun, endRunStatement, listRuns, startRun } from './runs/index.js';
-import { describeHolder, listAdvisoryLocks } from './holders.js';
-import { grantProof, isLockHeld, releaseLock, takeLock } from './lock-sql.js';
-import { intLiteral } from './sql-int.js';
-import { takeSlot } from './semaphore.js';
-import { watchLock } from './lock-watch.js';
+} from '../connection/index.js';
+import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, RecentRunError, UsageError } from '../errors.js';
+import { formatDuration } from '../duration.js';
+import { MAX_LIMIT, lockIdForKey, slotIds } from '../key/lock-id.js';
+import { type RunEnd, type RunRecord, describeRun, endRunStatement, listRuns, startRun } from '../runs/index.js';
+import { describeHolder, listAdvisoryLocks } from '../sql/holders.js';
+import { grantProof, isLockHeld, releaseLock, takeLock } from '../sql/lock-statements.js';
+import { intLiteral } from '../sql/literals.js';
+import { takeSlot } from './slots.js';
+import { watchLock } from './watch.js';
 
 /** Where and how a lock's connection is made: shared by acquireLock, openLockSession and elect. */
 export interface LockConnectionOptions {
@@ -40,7 +40,7 @@ export interface AcquireOptions extends LockConnectionOptions {
   timeoutMs?: number;
   /** Take the shared form of the lock. */
   shared?: boolean;
-  /** Counting semaphore: let up to this many holders in at once (slots; see lock-id.ts slotIds). */
+  /** Counting semaphore: let up to this many holders in at once (slots; see key/lock-id.ts slotIds). */
   limit?: number;
   /** After acquiring, take the next fencing token for the key (kept in the run record). Implies `record`. */
   fencingToken?: boolean;

@@ -1,8 +1,8 @@
-import type { ReservedSql, Session } from './connection/index.js';
-import { LockWaitAbortedError } from './errors.js';
-import { grantProof, releaseLock, takeLock, tryLockCall } from './lock-sql.js';
+import type { ReservedSql, Session } from '../connection/index.js';
+import { LockWaitAbortedError } from '../errors.js';
+import { grantProof, releaseLock, takeLock, tryLockCall } from '../sql/lock-statements.js';
 
-// --limit n: a counting semaphore made of n advisory locks, the slots (ids in lock-id.ts:
+// --limit n: a counting semaphore made of n advisory locks, the slots (ids in key/lock-id.ts:
 // slotIds). A holder holds any one slot. PostgreSQL can only wait for one lock per session, so a
 // waiter cannot wait for "any slot" on one connection; polling would waste the server and delay
 // the handoff. Instead waiters queue on a gate lock (id − 1), server-side and in order; the one
