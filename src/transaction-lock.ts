@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import { DatabaseUnavailableError, LockBusyError, LockTimeoutError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
 import { describeHolder, listAdvisoryLocks } from './sql/holders.js';
-import { resolveLockId } from './lock/acquire.js';
+import { resolveLockTarget } from './key/target.js';
 import { grantProof, lockCall } from './sql/lock-statements.js';
 import { intLiteral } from './sql/literals.js';
 
@@ -42,7 +42,7 @@ export async function withTransactionLock<T>(
 ): Promise<T> {
   checkClient(sql);
   if (typeof fn !== 'function') throw new UsageError('withTransactionLock needs a function to run with the lock');
-  const { id, key } = resolveLockId(options ?? {});
+  const { id, key } = resolveLockTarget(options ?? {});
   const { timeoutMs } = options;
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) throw new UsageError(`timeoutMs must be a number of milliseconds, 0 or more, got ${timeoutMs}`);
   const wait = options.wait === true || (timeoutMs !== undefined && timeoutMs > 0);

@@ -172,7 +172,7 @@ t.test('the lock session switches off role timeouts and sets keepalives from the
 });
 
 t.test('application_name keeps host and pid whole, truncating a long key to 63 bytes', async (t) => {
-  const { defaultApplicationName } = await import('../src/lock/acquire.js');
+  const { defaultApplicationName } = await import('../src/connection/application-name.js');
   const name = defaultApplicationName('k'.repeat(200));
   t.ok(Buffer.byteLength(name) <= 63, `${Buffer.byteLength(name)} bytes`);
   t.match(name, new RegExp(`@[^@]+:${process.pid}$`));

@@ -9,7 +9,7 @@ import { FIXTURES, runPglock, startPglock } from './helpers/run-pglock.js';
 import { maxConcurrency, maxOverlapMs, readSections } from './helpers/overlap.js';
 import { lockRows } from './helpers/locks.js';
 import { lockIdForKey, lockIdSql, slotIds } from '../src/key/lock-id.js';
-import { applicationName, defaultApplicationName } from '../src/lock/acquire.js';
+import { applicationName, defaultApplicationName } from '../src/connection/application-name.js';
 
 const server = await startTestServer(t);
 const url = server.url;

@@ -1,6 +1,5 @@
-import { describeTarget, openSession } from '../connection/index.js';
+import { describeTarget, openSession, applicationName } from '../connection/index.js';
 import { listAdvisoryLocks } from '../sql/holders.js';
-import { applicationName } from '../lock/acquire.js';
 import { listRuns } from '../runs/index.js';
 import { judgeRun } from './check-verdict.js';
 import { readRecords } from './read-records.js';

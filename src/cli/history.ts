@@ -1,7 +1,6 @@
-import { describeTarget, openSession } from '../connection/index.js';
+import { describeTarget, openSession, applicationName } from '../connection/index.js';
 import { formatDuration } from '../duration.js';
 import { listAdvisoryLocks } from '../sql/holders.js';
-import { applicationName } from '../lock/acquire.js';
 import { listRuns } from '../runs/index.js';
 import type { HistoryOptions } from './options.js';
 import { readRecords } from './read-records.js';

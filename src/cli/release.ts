@@ -1,7 +1,6 @@
-import { type Session, describeConnectError, describeTarget, openSession } from '../connection/index.js';
+import { type Session, describeConnectError, describeTarget, openSession, applicationName } from '../connection/index.js';
 import { DatabaseUnavailableError, PermissionError, ReleaseRefusedError } from '../errors.js';
 import { type AdvisoryLockRow, describeHolder, listAdvisoryLocks } from '../sql/holders.js';
-import { applicationName } from '../lock/acquire.js';
 import { lockIdHalves } from '../key/lock-id.js';
 import { intLiteral } from '../sql/literals.js';
 import type { ReleaseOptions } from './options.js';

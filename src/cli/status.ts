@@ -1,9 +1,8 @@
-import { describeConnectError, openSession } from '../connection/index.js';
+import { describeConnectError, openSession, applicationName } from '../connection/index.js';
 import { describeTarget } from '../connection/index.js';
 import { formatDuration } from '../duration.js';
 import { DatabaseUnavailableError } from '../errors.js';
 import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks } from '../sql/holders.js';
-import { applicationName } from '../lock/acquire.js';
 import { lockIdForKey } from '../key/lock-id.js';
 import { type RunRecord, RUNS_TABLE, describeOutcome, listRuns } from '../runs/index.js';
 import type { Logger } from './logger.js';

@@ -9,6 +9,7 @@
 //   session.ts  opening a session (hosts in order, retry)  errors.ts   classifying and telling failures
 export { type ConnectionConfig, type Env, type HostSpec, type SslSetting, type TargetSessionAttrs, describeHost, describeTarget, hostsOf } from './config.js';
 export { pickDatabaseUrl, resolveConnectionConfig, resolveConnectionConfig as resolveConnection } from './resolve.js';
+export { applicationName, defaultApplicationName } from './application-name.js';
 export { passwordsIn, secretsOf } from './secrets.js';
 export { type Client, type OpenSessionOptions, type ReservedSql, type Session, openSession, probeBackendPid } from './session.js';
 export { describeConnectError, errorCode, isOutOfSlots, isRetryable } from './errors.js';

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
-import { type Lock, type LockConnectionOptions, acquireLock, resolveLockId } from '../lock/acquire.js';
+import { type Lock, type LockConnectionOptions, acquireLock } from '../lock/acquire.js';
+import { resolveLockTarget } from '../key/target.js';
 import { type Backoff, createBackoff, sleep } from './backoff.js';
 import { type Leader, findLeader } from './leader.js';
 
@@ -49,7 +50,7 @@ export interface Election {
 export function elect(options: ElectOptions): Election {
   if (options === null || typeof options !== 'object') throw new UsageError('elect takes an options object');
   if (typeof options.onLeading !== 'function') throw new UsageError('elect needs onLeading, the function that runs while this process leads');
-  const { id, key } = resolveLockId(options);
+  const { id, key } = resolveLockTarget(options);
   const env = options.env ?? process.env;
   const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, env), env);
   const backoff = createBackoff(options.retry);

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import { type ConnectionConfig, openSession } from '../connection/index.js';
+import { type ConnectionConfig, applicationName, openSession } from '../connection/index.js';
 import { listAdvisoryLocks } from '../sql/holders.js';
-import { applicationName } from '../lock/acquire.js';
 
 /** Who leads: the pglock process holding the election's lock, as the server shows it. */
 export interface Leader {

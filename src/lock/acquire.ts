@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import {
   type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, isRetryable,
-  openSession, pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
+  applicationName, defaultApplicationName, openSession, pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
 } from '../connection/index.js';
+import { resolveLockTarget } from '../key/target.js';
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, RecentRunError, UsageError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { MAX_LIMIT, lockIdForKey, slotIds } from '../key/lock-id.js';
@@ -305,7 +306,7 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
 }
 
 function resolveRequest(options: AcquireOptions): LockRequest {
-  const { id, key } = resolveLockId(options);
+  const { id, key } = resolveLockTarget(options);
   const env = options.env ?? process.env;
   const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, env), env);
   const shared = options.shared ?? false;
@@ -565,29 +566,4 @@ export async function verifyOwnership(session: Session, id: bigint, shared: bool
       'connect to PostgreSQL directly or through a session-mode pool',
     { code: 'EPOOLER' },
   );
-}
-
-export function resolveLockId(options: { key?: string | undefined; lockId?: bigint | undefined }): { id: bigint; key?: string } {
-  if (options.key !== undefined && options.lockId !== undefined) throw new UsageError('give a key or a lockId, not both');
-  if (options.lockId !== undefined) return { id: BigInt.asIntN(64, options.lockId) };
-  if (options.key === undefined) throw new UsageError('a lock key (or lockId) is required');
-  return { id: lockIdForKey(options.key), key: options.key };
-}
-
-// application_name is at most 63 bytes: `<head>@<host>:<pid>`. The head (pglock:<key>) is cut
-// first; a host name so long that fewer than 8 bytes of head would fit is shortened; the pid never.
-export function applicationName(head: string, host_: string = hostname(), pid_: number = process.pid): string {
-  const pid = `:${pid_}`;
-  const host = printable(host_).slice(0, 63 - 8 - 1 - pid.length);
-  return `${printable(head).slice(0, 63 - `@${host}${pid}`.length)}@${host}${pid}`;
-}
-
-/** The application_name of a lock session: `pglock:<key>@<host>:<pid>`. */
-export function defaultApplicationName(key: string, host?: string, pid?: number): string {
-  return applicationName(`pglock:${key}`, host, pid);
-}
-
-// PostgreSQL keeps only printable ASCII in application_name (16+ escapes the rest as \xNN).
-function printable(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?');
 }

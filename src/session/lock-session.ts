@@ -1,6 +1,6 @@
-import { type ConnectionConfig, type ReservedSql, type Session, openSession, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
+import { type ConnectionConfig, type ReservedSql, type Session, applicationName, openSession, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { DatabaseUnavailableError, LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
-import { type Lock, type LockConnectionOptions, acquireLock, applicationName, findHolders, resolveLockId, verifyOwnership } from '../lock/acquire.js';
+import { type Lock, type LockConnectionOptions, acquireLock, findHolders, verifyOwnership } from '../lock/acquire.js';
 import { releaseLock, takeLock } from '../sql/lock-statements.js';
 import { type ProvenLock, startHeartbeat } from '../lock/heartbeat.js';
 import { SessionLock } from './session-lock.js';

@@ -1,6 +1,6 @@
 import { LockTimeoutError, LockWaitAbortedError, UsageError } from '../errors.js';
 import { formatDuration } from '../duration.js';
-import { resolveLockId } from '../lock/acquire.js';
+import { resolveLockTarget } from '../key/target.js';
 
 /** What one `LockSession.acquire` asks for. */
 export interface SessionAcquireOptions {
@@ -33,7 +33,7 @@ export interface SessionRequest {
 
 export function resolveSessionRequest(options: SessionAcquireOptions): SessionRequest {
   if (options === null || typeof options !== 'object') throw new UsageError('acquire takes an options object: { key } or { lockId }');
-  const { id, key } = resolveLockId(options);
+  const { id, key } = resolveLockTarget(options);
   const { timeoutMs } = options;
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) throw new UsageError(`timeoutMs must be a number of milliseconds, 0 or more, got ${timeoutMs}`);
   const wait = options.wait === true || (timeoutMs !== undefined && timeoutMs > 0);

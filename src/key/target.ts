@@ -1,0 +1,28 @@
+import { UsageError } from '../errors.js';
+import { lockIdForKey } from './lock-id.js';
+
+/** A lock named once: its id, the key it came from (if any), and how messages name it. */
+export interface LockTarget {
+  id: bigint;
+  key: string | undefined;
+  /** `'<key>' (id <id>)`, or `id <id>` for a raw id. */
+  label: string;
+}
+
+/** Resolve `{ key }` or `{ lockId }` into the lock's id and label: the one place a key is hashed. */
+export function resolveLockTarget(options: { key?: string | undefined; lockId?: bigint | undefined }): LockTarget {
+  if (options.key !== undefined && options.lockId !== undefined) throw new UsageError('give a key or a lockId, not both');
+  if (options.lockId !== undefined) {
+    const id = BigInt.asIntN(64, options.lockId);
+    return { id, key: undefined, label: labelOf(id, undefined) };
+  }
+  if (options.key === undefined) throw new UsageError('a lock key (or lockId) is required');
+  const id = lockIdForKey(options.key);
+  return { id, key: options.key, label: labelOf(id, options.key) };
+}
+
+/** How messages name a lock: `'<key>' (id <id>)`, with a slot when one is held. */
+export function labelOf(id: bigint, key: string | undefined, slot?: number): string {
+  const inner = `id ${id}${slot === undefined ? '' : `, slot ${slot}`}`;
+  return key === undefined ? inner : `'${key}' (${inner})`;
+}
