@@ -1,5 +1,5 @@
 import { ExitCode } from './exit-codes.js';
-import type { RunRecord } from './runs/index.js';
+import type { RunRecord } from './runs/run-record.js';
 
 export interface PglockErrorOptions {
   cause?: unknown;

@@ -1,5 +1,5 @@
 // The library: the same core the pglock CLI uses.
-export { acquireLock, withLock, Lock, type AcquireOptions, type LockConnectionOptions } from './lock/acquire.js';
+export { acquireLock, withLock, Lock, type AcquireOptions, type LockConnectionOptions } from './lock/index.js';
 export { openLockSession, LockSession, SessionLock, type LockSessionOptions, type SessionAcquireOptions } from './session/index.js';
 export { withTransactionLock, type TransactionLock, type TransactionLockOptions } from './transaction-lock.js';
 export { elect, type Election, type ElectOptions, type Leader, type TermEnd } from './election/index.js';

@@ -1,25 +1,18 @@
 import type postgres from 'postgres';
-import { DatabaseUnavailableError, LockBusyError, LockTimeoutError, UsageError } from './errors.js';
-import { formatDuration } from './duration.js';
-import { describeHolder, listAdvisoryLocks } from './sql/holders.js';
-import { resolveLockTarget } from './key/target.js';
-import { grantProof, lockCall } from './sql/lock-statements.js';
-import { intLiteral } from './sql/literals.js';
+import { UsageError } from './errors.js';
+import type { LockTarget } from './key/target.js';
+import { type LockChoice, type WaitPlan, busyError, findHolders, notAdvisoryError, remaining, resolveChoice } from './lock/index.js';
+import { takeLock } from './sql/lock-statements.js';
 
 // A lock that lives exactly as long as a transaction of the application's own postgres.js client:
 // pg_advisory_xact_lock inside sql.begin. No connection of pglock's own, and a transaction stays on
 // one server connection even through a transaction-mode pooler (PgBouncer), so it works there.
 
-export interface TransactionLockOptions {
-  /** Lock name; hashed to the id with SHA-256, the same id the CLI and acquireLock use. Give this or `lockId`. */
-  key?: string;
-  /** Raw 64-bit advisory lock id. */
-  lockId?: bigint;
-  /** Wait for the lock instead of failing fast. */
-  wait?: boolean;
-  /** Wait at most this long (milliseconds), then throw LockTimeoutError. Implies `wait`. */
-  timeoutMs?: number;
-}
+/**
+ * Which lock and whether to wait: `key` (hashed to the id with SHA-256, the same id the CLI and
+ * acquireLock use) or `lockId`; `wait`; `timeoutMs` (then LockTimeoutError; implies `wait`).
+ */
+export type TransactionLockOptions = LockChoice;
 
 /** The lock a transaction holds, given to the function with the transaction. */
 export interface TransactionLock {
@@ -42,17 +35,13 @@ export async function withTransactionLock<T>(
 ): Promise<T> {
   checkClient(sql);
   if (typeof fn !== 'function') throw new UsageError('withTransactionLock needs a function to run with the lock');
-  const { id, key } = resolveLockTarget(options ?? {});
-  const { timeoutMs } = options;
-  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) throw new UsageError(`timeoutMs must be a number of milliseconds, 0 or more, got ${timeoutMs}`);
-  const wait = options.wait === true || (timeoutMs !== undefined && timeoutMs > 0);
-  const label = key === undefined ? `id ${id}` : `'${key}' (id ${id})`;
+  const request = resolveChoice(options);
   let began = false;
   try {
     return (await sql.begin(async (tx) => {
       began = true;
-      const backendPid = wait ? await waitInTransaction(tx, id, label, timeoutMs) : await tryInTransaction(tx, id, label);
-      return fn(tx, { id, key, backendPid });
+      const backendPid = await takeInTransaction(tx, request);
+      return fn(tx, { id: request.id, key: request.key, backendPid });
     })) as T;
   } catch (error) {
     if (!began && (error as { code?: string }).code === 'CONNECTION_ENDED') {
@@ -71,41 +60,12 @@ function checkClient(sql: unknown): void {
   }
 }
 
-async function tryInTransaction(tx: postgres.TransactionSql<any>, id: bigint, label: string): Promise<number> {
-  const [row] = await tx.unsafe<{ locked: boolean; pid: number; proven: boolean }[]>(`
-    select s.locked, s.pid, s.locked and ${grantProof('s.pid', id, false)} as proven
-    from (select ${lockCall('pg_try_advisory_xact_lock', id)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`);
-  if (row?.locked !== true) {
-    const rows = await listAdvisoryLocks(tx, { ids: [id] }).catch(() => []);
-    const holders = rows.filter((lock) => lock.granted && lock.pid !== row?.pid).map((lock) => describeHolder(lock));
-    throw new LockBusyError(`the lock ${label} is held by ${holders.length > 0 ? holders.join('; ') : 'another session'}`, { holders });
-  }
-  return provenPid(row, label);
-}
-
-// A server-side wait, its lock_timeout set for this statement and put back after it (set_config's
-// is_local lasts the whole transaction: the application's own statements must not inherit it).
-async function waitInTransaction(tx: postgres.TransactionSql<any>, id: bigint, label: string, timeoutMs: number | undefined): Promise<number> {
-  const limit = intLiteral(Math.ceil(timeoutMs ?? 0));
-  try {
-    const [row] = await tx.unsafe<{ pid: number; proven: boolean }[]>(`
-      select w.pid, ${grantProof('w.pid', id, false)} as proven from (
-        select ${lockCall('pg_advisory_xact_lock', id)}, pg_catalog.pg_backend_pid() as pid, pg_catalog.set_config('lock_timeout', p.previous, true)
-        from (select pg_catalog.current_setting('lock_timeout') as previous, pg_catalog.set_config('lock_timeout', '${limit}', true) offset 0) p
-        offset 0
-      ) w`);
-    return provenPid(row, label);
-  } catch (error) {
-    if ((error as { code?: string }).code !== '55P03') throw error;
-    throw new LockTimeoutError(`timed out after ${formatDuration(timeoutMs ?? 0)} waiting for the lock ${label}`, { cause: error });
-  }
-}
-
-function provenPid(row: { pid?: number; proven?: boolean } | undefined, label: string): number {
-  if (row?.proven !== true) {
-    throw new DatabaseUnavailableError(
-      `the server said the advisory lock ${label} was granted, but pg_locks does not show it held by this transaction: ` +
-        'this server does not implement PostgreSQL advisory locks', { code: 'ENOADVISORY' });
-  }
-  return row.pid ?? 0;
+// The one lock statement, at transaction level: tried or waited for (lock_timeout for this statement
+// only) and proven from pg_locks in the same statement.
+async function takeInTransaction(tx: postgres.TransactionSql<any>, request: LockTarget & WaitPlan): Promise<number> {
+  const result = await takeLock(tx, { id: request.id, shared: false, wait: request.wait, level: 'transaction', ...remaining(request) });
+  // A wait that timed out has aborted the transaction: nothing more can be asked in it.
+  if (!result.granted) throw busyError(request, request.wait ? undefined : await findHolders(tx, [request.id], result.backendPid));
+  if (!result.proven) throw notAdvisoryError(request.label, 'the server', 'transaction');
+  return result.backendPid ?? 0;
 }

@@ -1,5 +1,5 @@
 import { isatty } from 'node:tty';
-import { type Lock, acquireLock } from '../lock/acquire.js';
+import { type Lock, acquireLock } from '../lock/index.js';
 import { applicationName } from '../connection/index.js';
 import { watchPrimary } from '../lock/primary-check.js';
 import { describeTarget } from '../connection/index.js';

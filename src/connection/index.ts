@@ -11,5 +11,5 @@ export { type ConnectionConfig, type Env, type HostSpec, type SslSetting, type T
 export { pickDatabaseUrl, resolveConnectionConfig, resolveConnectionConfig as resolveConnection } from './resolve.js';
 export { applicationName, defaultApplicationName } from './application-name.js';
 export { passwordsIn, secretsOf } from './secrets.js';
-export { type Client, type OpenSessionOptions, type ReservedSql, type Session, openSession, probeBackendPid } from './session.js';
+export { type Client, type OpenSessionOptions, type ReservedSql, type Session, type SetupLock, openSession, probeBackendPid } from './session.js';
 export { describeConnectError, errorCode, isOutOfSlots, isRetryable } from './errors.js';

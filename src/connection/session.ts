@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { LockWaitAbortedError } from '../errors.js';
-import { grantProof, tryLockCall } from '../sql/lock-statements.js';
+import { sleep } from '../sleep.js';
 import { intLiteral } from '../sql/literals.js';
 import { type ConnectionConfig, type HostSpec, describeHost, hostsOf } from './config.js';
 import { openTransport } from './transport.js';
@@ -20,10 +20,10 @@ export interface Session {
   readonly standby: boolean;
   /** True when something between pglock and PostgreSQL (e.g. PgBouncer) answered the startup. */
   readonly proxied: boolean;
-  /** With `tryLock`: whether the session setup statement was granted the lock. */
-  readonly tryLockGranted: boolean | undefined;
-  /** With `tryLock`: whether pg_locks showed that grant on this very backend, in the same statement. */
-  readonly tryLockProven: boolean | undefined;
+  /** With `setupLock`: whether the session setup statement was granted the lock. */
+  readonly setupLockGranted: boolean | undefined;
+  /** With `setupLock`: whether its proof held in the same statement (pg_locks showed the grant on this backend). */
+  readonly setupLockProven: boolean | undefined;
   /** Rounds of connection attempts it took (1: the first try worked). */
   readonly attempts: number;
   /** Resolves once the connection has closed, for whatever reason. */
@@ -33,6 +33,17 @@ export interface Session {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * A lock attempt for the session setup statement, as SQL fragments the connection layer does not
+ * read: `attempt`, a boolean expression that tries the lock (run on a primary only); `proof`, a
+ * boolean expression over the setup row's backend pid column `s.pid` that is true when the grant
+ * shows in pg_locks. Built by the lock core (lock/connect.ts).
+ */
+export interface SetupLock {
+  attempt: string;
+  proof: string;
+}
+
 export interface OpenSessionOptions {
   connectTimeoutMs: number;
   applicationName: string;
@@ -40,8 +51,8 @@ export interface OpenSessionOptions {
   heartbeatMs: number;
   signal?: AbortSignal;
   onRetry?: (reason: string, delayMs: number, attempt: number) => void;
-  /** Try the lock in the session setup statement itself, saving a round trip when not waiting. */
-  tryLock?: { id: bigint; shared: boolean };
+  /** Try a lock in the session setup statement itself, saving a round trip when not waiting. */
+  setupLock?: SetupLock;
   /**
    * For waiters: while the server has no free connection slot, keep trying until this time
    * (Date.now() scale; Infinity: forever) rather than only for connectTimeoutMs.
@@ -142,7 +153,7 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
     // The first statement opens the connection through the pool, then reserve() takes that same
     // connection (max: 1). postgres.js 3.4.9 hangs in reserve() on a never-opened connection when
     // fetch_types is false, and fetching types would cost a round trip that pglock does not need.
-    const result = await prepareSession(client, options.heartbeatMs, options.tryLock, options.noSessionSettings === true);
+    const result = await prepareSession(client, options.heartbeatMs, options.setupLock, options.noSessionSettings === true);
     const settings = result[0];
     const sql = await client.reserve();
     // reserve() would silently open a new connection if the first one had dropped in between.
@@ -157,8 +168,8 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
       attempts,
       // PostgreSQL's BackendKeyData carries the backend pid; a pooler sends a key of its own.
       proxied: result.state.pid !== settings?.pid,
-      tryLockGranted: options.tryLock ? settings?.locked === true : undefined,
-      tryLockProven: options.tryLock ? settings?.proven === true : undefined,
+      setupLockGranted: options.setupLock ? settings?.locked === true : undefined,
+      setupLockProven: options.setupLock ? settings?.proven === true : undefined,
       closed: closedPromise,
       isClosed: () => closed,
       close: async (closeTimeoutMs = 2000) => {
@@ -230,16 +241,16 @@ export async function probeBackendPid(config: ConnectionConfig, spec: HostSpec, 
 // a long wait, so they are switched off. Keepalives, tcp_user_timeout and (PG 14+)
 // client_connection_check_interval make the server drop a silent pglock within a few heartbeats.
 // The same statement says whether the server is a standby (pglock locks only on a primary). With
-// tryLock it also tries the lock (on a primary only), and proves the grant from pg_locks, so a run
+// setupLock it also tries the lock (on a primary only), and proves the grant from pg_locks, so a run
 // that does not wait needs one round trip after the startup. Every function and relation is
 // schema-qualified: a role's search_path cannot put another pg_try_advisory_lock in front. The lock
 // call comes early in the text: pg_stat_activity keeps only the first 1 kB of a statement, and
 // `pglock status` looks for the call there (sql/holders.ts).
-function prepareSession(sql: Client, heartbeatMs: number, tryLock?: { id: bigint; shared: boolean }, noSettings = false) {
+function prepareSession(sql: Client, heartbeatMs: number, setupLock?: SetupLock, noSettings = false) {
   const beat = Math.ceil(heartbeatMs > 0 ? heartbeatMs : 5000);
   const seconds = intLiteral(Math.max(1, Math.ceil(beat / 1000)));
-  const lock = tryLock === undefined ? 'null::pg_catalog.bool' : `case when pg_catalog.pg_is_in_recovery() then null else ${tryLockCall(tryLock.id, tryLock.shared)} end`;
-  const proof = tryLock === undefined ? 'null::pg_catalog.bool' : `s.locked and ${grantProof('s.pid', tryLock.id, tryLock.shared)}`;
+  const lock = setupLock === undefined ? 'null::pg_catalog.bool' : `case when pg_catalog.pg_is_in_recovery() then null else ${setupLock.attempt} end`;
+  const proof = setupLock === undefined ? 'null::pg_catalog.bool' : `s.locked and ${setupLock.proof}`;
   const set = (name: string, value: string) => (noSettings ? 'null' : `pg_catalog.set_config('${name}', '${value}', false)`);
   return sql.unsafe<{ pid: number; version: number; standby: boolean; locked: boolean | null; proven: boolean | null }[]>(`
     select s.pid, s.version, s.standby, s.locked, ${proof} as proven from (
@@ -256,16 +267,4 @@ function prepareSession(sql: Client, heartbeatMs: number, tryLock?: { id: bigint
       from (select pg_catalog.current_setting('server_version_num')::pg_catalog.int4 as version) v
       offset 0
     ) s`);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -21,16 +21,3 @@ export function createBackoff(retry: { minDelayMs?: number; maxDelayMs?: number 
     reset: () => (attempt = 0),
   };
 }
-
-/** Sleep, ended early (resolving) by the signal. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}

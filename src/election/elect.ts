@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
-import { pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
-import { type Lock, type LockConnectionOptions, acquireLock } from '../lock/acquire.js';
-import { resolveLockTarget } from '../key/target.js';
-import { type Backoff, createBackoff, sleep } from './backoff.js';
+import { type Lock, type LockConnectionOptions, DEFAULT_CONNECT_TIMEOUT_MS, acquireResolved, resolveChoice, resolveLockConnection } from '../lock/index.js';
+import { type Backoff, createBackoff } from './backoff.js';
+import { sleep } from '../sleep.js';
 import { type Leader, findLeader } from './leader.js';
 
 /** The connection options of acquireLock (a connection that fails for `connectTimeoutMs` goes to onError, then contending starts over). */
@@ -50,9 +49,9 @@ export interface Election {
 export function elect(options: ElectOptions): Election {
   if (options === null || typeof options !== 'object') throw new UsageError('elect takes an options object');
   if (typeof options.onLeading !== 'function') throw new UsageError('elect needs onLeading, the function that runs while this process leads');
-  const { id, key } = resolveLockTarget(options);
-  const env = options.env ?? process.env;
-  const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, env), env);
+  // An election always waits, without a time limit: contending goes on until stop().
+  const choice = resolveChoice({ ...pick(options, ['key', 'lockId']), wait: true });
+  const config = resolveLockConnection(options);
   const backoff = createBackoff(options.retry);
   const stopping = new AbortController();
   let current: { lock: Lock; since: Date } | undefined;
@@ -65,10 +64,10 @@ export function elect(options: ElectOptions): Election {
       if (stopping.signal.aborted) return;
       let lock: Lock;
       try {
-        lock = await acquireLock({
-          ...(key === undefined ? { lockId: id } : { key }), connection: config, wait: true, signal: stopping.signal,
+        lock = await acquireResolved({
+          connection: config, signal: stopping.signal,
           ...pick(options, ['connectTimeoutMs', 'heartbeatMs', 'applicationName']),
-        });
+        }, choice);
       } catch (error) {
         if (error instanceof LockWaitAbortedError && stopping.signal.aborted) return;
         report(error);
@@ -131,7 +130,7 @@ export function elect(options: ElectOptions): Election {
     leader: () => {
       const held = current;
       if (held?.lock.isHeld) return Promise.resolve({ host: hostname(), pid: process.pid, backendPid: held.lock.backendPid, since: held.since.toISOString(), self: true });
-      return findLeader(config, id, options.connectTimeoutMs ?? 10_000);
+      return findLeader(config, choice.id, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     },
     stop: async () => {
       stopping.abort();

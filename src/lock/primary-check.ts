@@ -1,4 +1,4 @@
-import type { Lock } from './acquire.js';
+import type { Lock } from './lock.js';
 import { HELD_SINCE_COMMENT } from '../sql/lock-statements.js';
 import { type ConnectionConfig, type HostSpec, type ReservedSql, describeHost, hostsOf, openSession } from '../connection/index.js';
 

@@ -1,35 +1,10 @@
 import { formatDuration } from '../duration.js';
-import type { SqlClient } from '../sql/holders.js';
+import type { SqlClient } from '../sql/client.js';
 import { intLiteral } from '../sql/literals.js';
+import type { RunOutcome, RunRecord } from './run-record.js';
 import { RUNS_TABLE, sqlState } from './table.js';
 
-/** How a recorded run ended; `running` until its end is written. */
-export type RunOutcome = 'running' | 'exited' | 'signaled' | 'lock-lost' | 'not-started' | 'completed' | 'failed' | 'released' | 'timed-out';
-
-/** A recorded run of a lock id, as the run record holds it. Times are the database's. */
-export interface RunRecord {
-  lockId: bigint;
-  /** The key, or null for a run by raw lock id. */
-  key: string | null;
-  fencingToken: bigint;
-  startedAt: Date;
-  endedAt: Date | null;
-  /** How long ago the run started when the record was read, by the database's clock. */
-  ageMs: number;
-  /** The host and pid of the pglock process (or library process) that ran it. */
-  host: string | null;
-  pid: number | null;
-  /**
-   * exited (exitCode), signaled (signal), lock-lost (pglock stopped it), timed-out (it ran past
-   * --max-runtime and pglock stopped it), not-started (the lock was
-   * taken but the command never ran: it does not count for a minimum interval), completed / failed
-   * (a withLock callback resolved / threw), released (a library lock released without an outcome),
-   * running (no end recorded: still running, or its pglock was killed).
-   */
-  outcome: RunOutcome;
-  exitCode: number | null;
-  signal: string | null;
-}
+export type { RunOutcome, RunRecord };
 
 /** The columns of a run record, with the age computed by the server (`r` is the table's alias). */
 export const RUN_COLUMNS = `r.lock_id::pg_catalog.text as lock_id, r.key, r.fencing_token::pg_catalog.text as fencing_token,

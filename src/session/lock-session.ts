@@ -1,6 +1,9 @@
-import { type ConnectionConfig, type ReservedSql, type Session, applicationName, openSession, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
-import { DatabaseUnavailableError, LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
-import { type Lock, type LockConnectionOptions, acquireLock, findHolders, verifyOwnership } from '../lock/acquire.js';
+import { type ConnectionConfig, type ReservedSql, type Session, applicationName, describeTarget, openSession } from '../connection/index.js';
+import { LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
+import {
+  type Lock, type LockConnectionOptions, DEFAULT_HEARTBEAT_MS, acquireResolved, busyError, findHolders, lockSessionOptions, notAdvisoryError,
+  resolveLockConnection, verifyOwnership,
+} from '../lock/index.js';
 import { releaseLock, takeLock } from '../sql/lock-statements.js';
 import { type ProvenLock, startHeartbeat } from '../lock/heartbeat.js';
 import { SessionLock } from './session-lock.js';
@@ -42,9 +45,7 @@ interface Entry {
  * connect (DatabaseUnavailableError, StandbyError) or the options are bad (UsageError).
  */
 export async function openLockSession(options: LockSessionOptions = {}): Promise<LockSession> {
-  const env = options.env ?? process.env;
-  const config = options.connection ?? resolveConnectionConfig(pickDatabaseUrl(options.url, env), env);
-  const session = new LockSession(config, options);
+  const session = new LockSession(resolveLockConnection(options), options);
   await session.connect(options.signal);
   return session;
 }
@@ -66,7 +67,7 @@ export class LockSession implements AsyncDisposable {
     this.#config = config;
     this.#options = options;
     this.#applicationName = options.applicationName ?? applicationName('pglock:(session)');
-    this.#heartbeatMs = options.heartbeatMs ?? 5000;
+    this.#heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   }
 
   /** The backend of the session's own connection, while it is open. */
@@ -148,13 +149,7 @@ export class LockSession implements AsyncDisposable {
   /** @internal open (or reopen) the session's own connection. */
   async connect(signal?: AbortSignal): Promise<Session> {
     if (this.#main && !this.#main.isClosed()) return this.#main;
-    this.#opening ??= openSession(this.#config, {
-      connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
-      applicationName: this.#applicationName,
-      heartbeatMs: this.#heartbeatMs,
-      ...(signal ? { signal } : {}),
-      ...(this.#options.onRetry ? { onRetry: this.#options.onRetry } : {}),
-    }).then((session) => {
+    this.#opening ??= openSession(this.#config, lockSessionOptions({ ...this.#options, signal }, this.#applicationName, this.#heartbeatMs)).then((session) => {
       this.#main = session;
       this.#verified = false;
       this.#heartbeat = this.#watch(session);
@@ -173,7 +168,7 @@ export class LockSession implements AsyncDisposable {
       const held = { backendPid: main.backendPid, sql: () => main.sql, unlock: () => releaseLock(main.sql, request.id, request.shared) };
       if (!tried.proven || tried.backendPid !== main.backendPid) {
         await held.unlock().catch(() => undefined);
-        throw new DatabaseUnavailableError(`the server said the advisory lock ${request.label} was granted, but pg_locks does not show it held by this session`, { code: 'ENOADVISORY' });
+        throw notAdvisoryError(request.label, describeTarget(this.#config, main.host));
       }
       if (main.proxied && !this.#verified) {
         await verifyOwnership(main, request.id, request.shared, this.#config, this.#applicationName);
@@ -181,21 +176,16 @@ export class LockSession implements AsyncDisposable {
       }
       return held;
     }
-    if (!request.wait) {
-      const holders = await findHolders(main, [request.id]);
-      throw new LockBusyError(`the lock ${request.label} is held by ${holders?.length ? holders.join('; ') : 'another session'}`, { holders: holders ?? [] });
-    }
-    const waiter = await acquireLock({
-      ...(request.key === undefined ? { lockId: request.id } : { key: request.key }),
-      connection: this.#config, shared: request.shared, wait: true,
-      ...(request.deadline === undefined ? {} : { timeoutMs: Math.max(1, request.deadline - Date.now()) }),
+    if (!request.wait) throw busyError(request, await findHolders(main.sql, [request.id], main.backendPid));
+    const waiter = await acquireResolved({
+      connection: this.#config, shared: request.shared,
       ...(request.signal ? { signal: request.signal } : {}),
-      connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
+      ...(this.#options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.#options.connectTimeoutMs }),
       // The session's heartbeat proves this lock too; the waiter's own watch reacts to its close.
       heartbeatMs: 0,
       applicationName: this.#applicationName,
       onLost: (error) => this.#lose(entry, error.message.replace(/^lost the lock [^:]*: /, '')),
-    });
+    }, request);
     return { backendPid: waiter.backendPid, sql: () => waiter.sql, unlock: () => waiter.release(), waiter };
   }
 
@@ -271,7 +261,7 @@ export class LockSession implements AsyncDisposable {
         entry.held && entry.locks.size > 0 ? [{ id: entry.id, shared: entry.shared, backendPid: entry.held.backendPid }] : []),
       heldSince: () => {
         const own = [...this.#entries.values()].filter((entry) => entry.held?.backendPid === session.backendPid && entry.locks.size > 0);
-        return own.length === 1 ? [...own[0]!.locks][0]?.since : undefined;
+        return own.length === 1 ? [...own[0]!.locks][0]?.heldSince : undefined;
       },
       onMissing: (locks) => {
         for (const { id, backendPid } of locks) {

@@ -1,47 +1,24 @@
-import { LockTimeoutError, LockWaitAbortedError, UsageError } from '../errors.js';
+import { LockTimeoutError, LockWaitAbortedError } from '../errors.js';
 import { formatDuration } from '../duration.js';
-import { resolveLockTarget } from '../key/target.js';
+import type { LockTarget } from '../key/target.js';
+import { type LockChoice, type WaitPlan, resolveChoice } from '../lock/index.js';
 
 /** What one `LockSession.acquire` asks for. */
-export interface SessionAcquireOptions {
-  /** Lock name; hashed to the id with SHA-256 (see lockIdForKey). Give this or `lockId`. */
-  key?: string;
-  /** Raw 64-bit advisory lock id. */
-  lockId?: bigint;
-  /** Wait for the lock instead of failing fast. */
-  wait?: boolean;
-  /** Wait at most this long (milliseconds), then throw LockTimeoutError. Implies `wait`. */
-  timeoutMs?: number;
+export interface SessionAcquireOptions extends LockChoice {
   /** Take the shared form of the lock. */
   shared?: boolean;
   /** Cancels the wait; the acquire then rejects with LockWaitAbortedError. */
   signal?: AbortSignal;
 }
 
-/** An acquire, resolved and checked. */
-export interface SessionRequest {
-  id: bigint;
-  key: string | undefined;
-  label: string;
+/** An acquire, resolved and checked (the same rules as acquireLock's). */
+export interface SessionRequest extends LockTarget, WaitPlan {
   shared: boolean;
-  wait: boolean;
-  timeoutMs: number | undefined;
-  /** With a timeout: when the wait ends (Date.now() scale). */
-  deadline: number | undefined;
   signal: AbortSignal | undefined;
 }
 
 export function resolveSessionRequest(options: SessionAcquireOptions): SessionRequest {
-  if (options === null || typeof options !== 'object') throw new UsageError('acquire takes an options object: { key } or { lockId }');
-  const { id, key } = resolveLockTarget(options);
-  const { timeoutMs } = options;
-  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) throw new UsageError(`timeoutMs must be a number of milliseconds, 0 or more, got ${timeoutMs}`);
-  const wait = options.wait === true || (timeoutMs !== undefined && timeoutMs > 0);
-  return {
-    id, key, shared: options.shared === true, wait, timeoutMs, signal: options.signal,
-    label: key === undefined ? `id ${id}` : `'${key}' (id ${id})`,
-    deadline: wait && timeoutMs !== undefined && timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
-  };
+  return { ...resolveChoice(options), shared: options.shared === true, signal: options.signal };
 }
 
 /** Wait until another holder in this process has given the id back, within the request's limits. */

@@ -1,5 +1,6 @@
 import type { ReservedSql } from '../connection/index.js';
 import { LockLostError } from '../errors.js';
+import { labelOf } from '../key/target.js';
 
 /** What a SessionLock needs from the session that holds it. */
 export interface SessionLockBinding {
@@ -26,8 +27,8 @@ export class SessionLock implements AsyncDisposable {
   readonly signal: AbortSignal;
   /** Resolves with the reason if the lock is lost while held; never rejects. */
   readonly lost: Promise<LockLostError>;
-  /** When the grant was proven. */
-  readonly since = new Date();
+  /** When the grant was proven (as `Lock.heldSince`). */
+  readonly heldSince = new Date();
   readonly #binding: SessionLockBinding;
   readonly #controller = new AbortController();
   #resolveLost!: (error: LockLostError) => void;
@@ -50,6 +51,11 @@ export class SessionLock implements AsyncDisposable {
     return this.#binding.sql();
   }
 
+  /** @deprecated the same as `heldSince`, the name `Lock` uses. */
+  get since(): Date {
+    return this.heldSince;
+  }
+
   get isHeld(): boolean {
     return this.#state === 'held';
   }
@@ -68,7 +74,7 @@ export class SessionLock implements AsyncDisposable {
   }
 
   describe(): string {
-    return this.key === undefined ? `id ${this.id}` : `'${this.key}' (id ${this.id})`;
+    return labelOf(this.id, this.key);
   }
 
   /** The session could not prove the lock any more: abort the signal, resolve `lost`. */

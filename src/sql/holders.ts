@@ -1,4 +1,4 @@
-import type postgres from 'postgres';
+import type { SqlClient } from './client.js';
 import { formatDuration } from '../duration.js';
 import { RUNS_TABLE_NAME } from '../runs/index.js';
 import { MAX_LIMIT, bigintLockId, lockIdForKey, lockIdHalves } from '../key/lock-id.js';
@@ -50,7 +50,7 @@ export interface PglockSession {
 }
 
 /** A client that can run a simple-protocol statement: postgres.Sql, or a reserved connection. */
-export type SqlClient = Pick<postgres.Sql, 'unsafe'>;
+export type { SqlClient };
 
 export interface AdvisoryLockFilter {
   /** Only these bigint lock ids (two-int4 locks never match). An empty list matches nothing. */

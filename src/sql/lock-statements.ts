@@ -1,4 +1,5 @@
 import type { ReservedSql } from '../connection/index.js';
+import type { SqlClient } from './client.js';
 import { lockIdHalves } from '../key/lock-id.js';
 import { LockWaitAbortedError } from '../errors.js';
 import { intLiteral } from './literals.js';
@@ -8,7 +9,8 @@ import { intLiteral } from './literals.js';
 // redirect a call; and every grant is proven from pg_locks in the statement that took it, so that
 // a server whose advisory-lock functions answer without locking cannot make pglock run the command.
 
-export interface LockRequest {
+/** One lock statement: which lock, how, and at what level. */
+export interface LockStatement {
   id: bigint;
   shared: boolean;
   /** Wait for the lock (server-side) instead of failing fast. */
@@ -17,11 +19,12 @@ export interface LockRequest {
   timeoutMs?: number;
   signal?: AbortSignal;
   /**
-   * Hold the lock in a transaction begun here and kept open (pg_advisory_xact_lock), for a
-   * transaction-mode pooler: its own timeouts off; ended by releaseLock's commit. Not granted: the
-   * transaction is rolled back.
+   * 'session' (default): a session lock. 'transaction': pg_advisory_xact_lock in the transaction
+   * the caller has open (withTransactionLock). 'held-transaction': in a transaction begun here and
+   * kept open, for a transaction-mode pooler: its own timeouts off; ended by releaseLock's commit;
+   * not granted, it is rolled back.
    */
-  transaction?: boolean;
+  level?: 'session' | 'transaction' | 'held-transaction';
 }
 
 /** The outcome of a lock statement, with the pid of the backend that ran it. */
@@ -32,17 +35,19 @@ export interface LockResult {
   proven: boolean;
 }
 
-/** Try or wait for the lock on this session. Not granted: busy, or the wait timed out. */
-export async function takeLock(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
-  if (request.transaction) return takeInTransaction(sql, request);
-  if (!request.wait || request.timeoutMs === 0) return tryOnce(sql, request, 'pg_try_advisory_lock');
-  return waitForLock(sql, request);
+/** Try or wait for the lock. Not granted: busy, or the wait timed out. */
+export async function takeLock(sql: SqlClient, statement: LockStatement): Promise<LockResult> {
+  const level = statement.level ?? 'session';
+  if (level === 'held-transaction') return takeInHeldTransaction(sql, statement);
+  const xact = level === 'transaction';
+  if (!statement.wait || statement.timeoutMs === 0) return tryOnce(sql, statement, xact ? 'pg_try_advisory_xact_lock' : 'pg_try_advisory_lock');
+  return waitForLock(sql, statement, xact ? 'pg_advisory_xact_lock' : 'pg_advisory_lock');
 }
 
-async function tryOnce(sql: ReservedSql, request: LockRequest, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Promise<LockResult> {
+async function tryOnce(sql: SqlClient, statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Promise<LockResult> {
   const [row] = await sql.unsafe<{ locked: boolean; pid: number; proven: boolean }[]>(`
-    select s.locked, s.pid, s.locked and ${grantProof('s.pid', request.id, request.shared)} as proven
-    from (select ${lockCall(fn, request.id, request.shared)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`);
+    select s.locked, s.pid, s.locked and ${grantProof('s.pid', statement.id, statement.shared)} as proven
+    from (select ${lockCall(fn, statement.id, statement.shared)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`);
   return { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true };
 }
 
@@ -73,17 +78,12 @@ export function grantProof(pidSql: string, id: bigint, shared: boolean): string 
 // connection after it), the lock tried or waited for and proven in the same statement. A
 // READ COMMITTED transaction that only reads holds no snapshot and no transaction id between
 // statements, so it does not hold back vacuum (tested with pg_stat_activity).
-async function takeInTransaction(sql: ReservedSql, request: LockRequest): Promise<LockResult> {
-  const off = ['statement_timeout', 'idle_in_transaction_session_timeout'].map((name) => `pg_catalog.set_config('${name}', '0', true)`).join(', ');
+async function takeInHeldTransaction(sql: SqlClient, statement: LockStatement): Promise<LockResult> {
+  const off = ['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'].map((name) => `pg_catalog.set_config('${name}', '0', true)`).join(', ');
   await sql.unsafe(`begin isolation level read committed; select ${off}`);
-  const waiting = request.wait && request.timeoutMs !== 0;
   try {
-    const result = waiting
-      ? await waitForLock(sql, request, 'pg_advisory_xact_lock')
-      : await tryOnce(sql, request, 'pg_try_advisory_xact_lock');
+    const result = await takeLock(sql, { ...statement, level: 'transaction' });
     if (!result.granted) await sql.unsafe('rollback');
-    // The wait's lock_timeout is local to the transaction: put it back for the heartbeat's statements.
-    else if (waiting) await sql.unsafe(`select pg_catalog.set_config('lock_timeout', '0', true)`);
     return result;
   } catch (error) {
     await sql.unsafe('rollback').catch(() => undefined);
@@ -91,15 +91,18 @@ async function takeInTransaction(sql: ReservedSql, request: LockRequest): Promis
   }
 }
 
-// A server-side wait: the backend is granted the lock the moment it is released. A time limit
-// is lock_timeout set with is_local, so it lasts for this one statement only (in a transaction
-// that holds the lock, until takeInTransaction puts it back).
-async function waitForLock(sql: ReservedSql, request: LockRequest, fn: 'pg_advisory_lock' | 'pg_advisory_xact_lock' = 'pg_advisory_lock'): Promise<LockResult> {
-  const lock = lockCall(fn, request.id, request.shared);
-  const limit = intLiteral(Math.ceil(request.timeoutMs ?? 0));
+// A server-side wait: the backend is granted the lock the moment it is released. A time limit is
+// lock_timeout set with is_local for the lock call and put back right after it in the same
+// statement: outside a transaction block that is this one statement anyway; inside one (a
+// transaction lock), the transaction's own later statements must not inherit it.
+async function waitForLock(sql: SqlClient, statement: LockStatement, fn: 'pg_advisory_lock' | 'pg_advisory_xact_lock'): Promise<LockResult> {
+  const lock = lockCall(fn, statement.id, statement.shared);
+  const limit = intLiteral(Math.ceil(statement.timeoutMs ?? 0));
   const query = sql.unsafe<{ pid: number; proven: boolean }[]>(`
-    select w.pid, ${grantProof('w.pid', request.id, request.shared)} as proven from (
-      select ${lock}, pg_catalog.pg_backend_pid() as pid from (select pg_catalog.set_config('lock_timeout', '${limit}', true)) s offset 0
+    select w.pid, ${grantProof('w.pid', statement.id, statement.shared)} as proven from (
+      select ${lock}, pg_catalog.pg_backend_pid() as pid, pg_catalog.set_config('lock_timeout', p.previous, true)
+      from (select pg_catalog.current_setting('lock_timeout') as previous, pg_catalog.set_config('lock_timeout', '${limit}', true) offset 0) p
+      offset 0
     ) w`);
   // On abort, cancel the statement on the server; the wait then ends with 57014 and nothing stays
   // queued. Not query.cancel(): postgres.js 3.4.9 drops the promise of its cancel request there
@@ -116,7 +119,7 @@ async function waitForLock(sql: ReservedSql, request: LockRequest, fn: 'pg_advis
     pending.canceller = null;
     Promise.resolve(canceller?.(query)).catch(giveUp);
   };
-  request.signal?.addEventListener('abort', abort, { once: true });
+  statement.signal?.addEventListener('abort', abort, { once: true });
   try {
     const [row] = await Promise.race([query, abandoned]);
     return { granted: true, backendPid: row?.pid, proven: row?.proven === true };
@@ -124,10 +127,10 @@ async function waitForLock(sql: ReservedSql, request: LockRequest, fn: 'pg_advis
     const code = (error as { code?: string }).code;
     if (code === '55P03') return { granted: false, backendPid: undefined, proven: false };
     if (error instanceof LockWaitAbortedError) throw error;
-    if (request.signal?.aborted) throw new LockWaitAbortedError('the wait for the lock was cancelled', { cause: error });
+    if (statement.signal?.aborted) throw new LockWaitAbortedError('the wait for the lock was cancelled', { cause: error });
     throw error;
   } finally {
-    request.signal?.removeEventListener('abort', abort);
+    statement.signal?.removeEventListener('abort', abort);
   }
 }
 

@@ -1,0 +1,45 @@
+import {
+  type OpenSessionOptions, type Session, type SetupLock, openSession,
+} from '../connection/index.js';
+import { LockTimeoutError, PglockError } from '../errors.js';
+import { formatDuration } from '../duration.js';
+import { grantProof, tryLockCall } from '../sql/lock-statements.js';
+import { type LockConnectionOptions, DEFAULT_CONNECT_TIMEOUT_MS } from './options.js';
+import type { AcquireRequest } from './request.js';
+
+/** openSession's options for a lock's own connection. */
+export function lockSessionOptions(
+  options: LockConnectionOptions & { signal?: AbortSignal | undefined; onRetry?: OpenSessionOptions['onRetry'] },
+  applicationName: string, heartbeatMs: number,
+): OpenSessionOptions {
+  return {
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, applicationName, heartbeatMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+  };
+}
+
+/** The session setup statement's lock attempt: try the lock, and prove it from pg_locks on `s.pid`. */
+export function setupLock(id: bigint, shared: boolean): SetupLock {
+  return { attempt: tryLockCall(id, shared), proof: grantProof('s.pid', id, shared) };
+}
+
+// A session on a primary. Not waiting for a plain lock: the session setup statement tries the lock
+// too. A waiter keeps trying for a connection slot until its own deadline (the queue drains).
+export async function connect(request: AcquireRequest, tryLock = !request.wait && request.limit === 1 && request.transaction !== true): Promise<Session> {
+  const { options } = request;
+  try {
+    return await openSession(request.config, {
+      ...lockSessionOptions(options, request.applicationName, request.heartbeatMs),
+      ...(options.onConnecting ? { onConnecting: options.onConnecting } : {}),
+      ...(tryLock ? { setupLock: setupLock(request.id, request.shared) } : {}),
+      ...(request.wait ? { slotDeadline: request.deadline ?? Number.POSITIVE_INFINITY } : {}),
+      ...(request.transaction === true ? { noSessionSettings: true } : {}),
+    });
+  } catch (error) {
+    if (request.wait && request.timeoutMs && error instanceof PglockError && error.code === 'ETOOMANY') {
+      throw new LockTimeoutError(`timed out after ${formatDuration(request.timeoutMs)} waiting for the lock ${request.label}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,59 @@
+import { type ConnectionConfig, type Session, describeTarget, probeBackendPid } from '../connection/index.js';
+import { DatabaseUnavailableError } from '../errors.js';
+import { grantProof, isLockHeld, releaseLock } from '../sql/lock-statements.js';
+import { intLiteral } from '../sql/literals.js';
+
+/**
+ * The grant was not shown in pg_locks for the backend that took it: a server whose advisory-lock
+ * functions say yes without locking (CockroachDB's stubs, say) would otherwise make pglock lie.
+ * `server` names where it was asked; `holder` is what should have shown holding it.
+ */
+export function notAdvisoryError(label: string, server: string, holder: 'session' | 'transaction' = 'session'): DatabaseUnavailableError {
+  return new DatabaseUnavailableError(
+    `${server} said the advisory lock ${label} was granted, but pg_locks does not show it held by this ${holder}: ` +
+      'this server does not implement PostgreSQL advisory locks, and pglock cannot prove it holds the lock',
+    { code: 'ENOADVISORY' },
+  );
+}
+
+/** What a proof needs of a grant on a session (a lock's own connection, or a lock session's). */
+export interface SessionGrant {
+  session: Session;
+  backendPid: number | undefined;
+  proven: boolean;
+  /** Held in a transaction: every statement of it runs on one server connection, poolers included. */
+  transaction?: boolean;
+}
+
+/**
+ * Prove a grant: shown in pg_locks for the backend that took it, in the same statement; and through
+ * anything but a direct connection (the startup's BackendKeyData names the very backend that
+ * granted the lock), later statements still reach that backend. `heldId`: the id granted (a slot's).
+ */
+export async function proveGrant(
+  grant: SessionGrant, lock: { id: bigint; shared: boolean; label: string }, config: ConnectionConfig, applicationName: string,
+): Promise<void> {
+  const { session } = grant;
+  if (!grant.proven) throw notAdvisoryError(lock.label, describeTarget(config, session.host));
+  if (grant.transaction) return;
+  if (!session.proxied && grant.backendPid === session.backendPid) return;
+  await verifyOwnership(session, lock.id, lock.shared, config, applicationName);
+}
+
+// A pooler in transaction or statement mode runs each statement on whichever backend is free:
+// the lock would belong to a backend pglock no longer talks to. Ask from a second statement.
+export async function verifyOwnership(session: Session, id: bigint, shared: boolean, config: ConnectionConfig, applicationName: string): Promise<void> {
+  const heldHere = await isLockHeld(session.sql, id, shared, session.backendPid);
+  if (heldHere && !session.proxied) return;
+  if (heldHere && (await probeBackendPid(config, session.host, applicationName)) !== session.backendPid) return;
+  const released = await releaseLock(session.sql, id, shared).catch(() => false);
+  // The unlock reached another pooled server connection: the lock stays on the one that took it,
+  // where nobody would ever release it. End that backend, only while it still holds this lock.
+  if (!released) await session.sql.unsafe(`select pg_catalog.pg_terminate_backend(${intLiteral(session.backendPid)}) where ${grantProof(intLiteral(session.backendPid), id, shared)}`).catch(() => undefined);
+  throw new DatabaseUnavailableError(
+    `the lock was granted, but ${describeTarget(config)} does not keep pglock on one server session: ` +
+      'a connection pooler in transaction or statement mode (e.g. PgBouncer) cannot hold session locks; ' +
+      'connect to PostgreSQL directly or through a session-mode pool',
+    { code: 'EPOOLER' },
+  );
+}
