@@ -24,6 +24,8 @@ export interface Session {
   readonly setupLockGranted: boolean | undefined;
   /** With `setupLock`: whether its proof held in the same statement (pg_locks showed the grant on this backend). */
   readonly setupLockProven: boolean | undefined;
+  /** With `setupLock.follow`: what that statement returned, or how it failed. */
+  readonly setupFollow: { rows: readonly Record<string, unknown>[] } | { error: unknown } | undefined;
   /** Rounds of connection attempts it took (1: the first try worked). */
   readonly attempts: number;
   /** Resolves once the connection has closed, for whatever reason. */
@@ -42,6 +44,11 @@ export interface Session {
 export interface SetupLock {
   attempt: string;
   proof: string;
+  /**
+   * A statement sent right behind the setup statement, in the same round trip (pipelined): its rows
+   * or its error come back as `setupFollow`, never failing the session.
+   */
+  follow?: string;
 }
 
 export interface OpenSessionOptions {
@@ -153,7 +160,13 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
     // The first statement opens the connection through the pool, then reserve() takes that same
     // connection (max: 1). postgres.js 3.4.9 hangs in reserve() on a never-opened connection when
     // fetch_types is false, and fetching types would cost a round trip that pglock does not need.
-    const result = await prepareSession(client, options.heartbeatMs, options.setupLock, options.noSessionSettings === true);
+    // execute(): sent now, so that the follow-up statement goes after it (postgres.js sends a query
+    // at its first then(), and `await` calls then() a microtask later).
+    const setup = prepareSession(client, options.heartbeatMs, options.setupLock, options.noSessionSettings === true).execute();
+    const follow = options.setupLock?.follow === undefined ? undefined
+      : client.unsafe<Record<string, unknown>[]>(options.setupLock.follow).then((rows) => ({ rows }), (error: unknown) => ({ error }));
+    const result = await setup;
+    const setupFollow = await follow;
     const settings = result[0];
     const sql = await client.reserve();
     // reserve() would silently open a new connection if the first one had dropped in between.
@@ -170,6 +183,7 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
       proxied: result.state.pid !== settings?.pid,
       setupLockGranted: options.setupLock ? settings?.locked === true : undefined,
       setupLockProven: options.setupLock ? settings?.proven === true : undefined,
+      setupFollow,
       closed: closedPromise,
       isClosed: () => closed,
       close: async (closeTimeoutMs = 2000) => {

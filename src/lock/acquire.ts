@@ -5,6 +5,8 @@ import type { LockTarget } from '../key/target.js';
 import type { RunEnd } from '../runs/index.js';
 import { busyError, findHolders, findLastRun } from './busy.js';
 import { connect } from './connect.js';
+import { type ClaimTarget, describeDelay, settleClaim, waitOutDelay } from './delay.js';
+import type { Claim } from '../takeover/index.js';
 import { Lock } from './lock.js';
 import type { AcquireOptions } from './options.js';
 import { canHoldInTransaction, isTransactionPooler, takeInTransaction } from './pooler.js';
@@ -53,10 +55,17 @@ async function acquire(request: AcquireRequest): Promise<Lock> {
         await prove(request, grant);
       }
       const run = await recordStart(request, grant.session);
-      return new Lock(grant.session, {
-        id: heldId(request, grant), key: request.key, shared: request.shared, slot: grant.slot, run,
+      const target = { ...request, id: heldId(request, grant) };
+      const claim = grant.transaction ? undefined : await settleClaim(grant.session, target, grant.claim, options.onRecordUnavailable);
+      // Lost while waiting out a delay, the lock was never handed out: the caller hears of it by the rejection.
+      let handedOut = false;
+      const lock = new Lock(grant.session, {
+        id: target.id, key: request.key, shared: request.shared, slot: grant.slot, run, claimed: claim !== undefined,
         backendPid: grant.backendPid ?? grant.session.backendPid, transaction: grant.transaction === true,
-      }, request.heartbeatMs, options.onLost);
+      }, request.heartbeatMs, (error) => handedOut && options.onLost?.(error));
+      if (claim !== undefined && claim.delayMs > 0) await delayStart(request, target, claim, lock);
+      handedOut = true;
+      return lock;
     } catch (error) {
       if (grant && grant.session !== first) await grant.session.close(0);
       await first.close(0);
@@ -67,6 +76,17 @@ async function acquire(request: AcquireRequest): Promise<Lock> {
       }
       throw new DatabaseUnavailableError(`lost the connection to ${describeTarget(request.config, first.host)} while taking the lock: ${describeConnectError(error)}`, { cause: error });
     }
+  }
+}
+
+// The previous holder was cut off: hold the lock, and start only once it must have stopped.
+async function delayStart(request: AcquireRequest, target: ClaimTarget, claim: Claim, lock: Lock): Promise<void> {
+  request.options.onDelay?.(describeDelay(target, claim));
+  try {
+    await waitOutDelay(claim, lock, request.options.signal);
+  } catch (error) {
+    await lock.release({ end: { outcome: 'not-started' } }).catch(() => undefined);
+    throw error;
   }
 }
 

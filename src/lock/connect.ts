@@ -5,6 +5,7 @@ import { LockTimeoutError, PglockError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { grantProof, tryLockCall } from '../sql/lock-statements.js';
 import { type LockConnectionOptions, DEFAULT_CONNECT_TIMEOUT_MS } from './options.js';
+import { type ClaimTarget, claimFor } from './delay.js';
 import type { AcquireRequest } from './request.js';
 
 /** openSession's options for a lock's own connection. */
@@ -19,9 +20,12 @@ export function lockSessionOptions(
   };
 }
 
-/** The session setup statement's lock attempt: try the lock, and prove it from pg_locks on `s.pid`. */
-export function setupLock(id: bigint, shared: boolean): SetupLock {
-  return { attempt: tryLockCall(id, shared), proof: grantProof('s.pid', id, shared) };
+/**
+ * The session setup statement's lock attempt: try the lock, and prove it from pg_locks on `s.pid`;
+ * the holder's claim (the takeover delay's record) follows in the same round trip.
+ */
+export function setupLock(target: ClaimTarget): SetupLock {
+  return { attempt: tryLockCall(target.id, target.shared), proof: grantProof('s.pid', target.id, target.shared), follow: claimFor(target) };
 }
 
 // A session on a primary. Not waiting for a plain lock: the session setup statement tries the lock
@@ -32,7 +36,7 @@ export async function connect(request: AcquireRequest, tryLock = !request.wait &
     return await openSession(request.config, {
       ...lockSessionOptions(options, request.applicationName, request.heartbeatMs),
       ...(options.onConnecting ? { onConnecting: options.onConnecting } : {}),
-      ...(tryLock ? { setupLock: setupLock(request.id, request.shared) } : {}),
+      ...(tryLock ? { setupLock: setupLock(request) } : {}),
       ...(request.wait ? { slotDeadline: request.deadline ?? Number.POSITIVE_INFINITY } : {}),
       ...(request.transaction === true ? { noSessionSettings: true } : {}),
     });

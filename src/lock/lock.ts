@@ -3,6 +3,7 @@ import { LockLostError } from '../errors.js';
 import { labelOf } from '../key/target.js';
 import { type RunEnd, type RunRecord, endRunStatement } from '../runs/index.js';
 import { releaseLock } from '../sql/lock-statements.js';
+import { settleStatement } from '../takeover/index.js';
 import type { RecordedRun } from './record.js';
 import { watchLock } from './watch.js';
 
@@ -16,6 +17,8 @@ export interface HeldLock {
   shared: boolean;
   slot: number | undefined;
   run: RecordedRun | undefined;
+  /** The holder's row is in the takeover record: a clean release settles it before the unlock. */
+  claimed: boolean;
 }
 
 /** A held advisory lock on its own dedicated connection. Release it, or `await using` it. */
@@ -51,6 +54,7 @@ export class Lock implements AsyncDisposable {
   #release: Promise<void> | undefined;
   #unlocked: Promise<void> | undefined;
   readonly #run: RecordedRun | undefined;
+  readonly #claimed: boolean;
   #lostRecorded: Promise<void> = Promise.resolve();
 
   constructor(session: Session, held: HeldLock, heartbeatMs: number, onLost?: (error: LockLostError) => void) {
@@ -61,6 +65,7 @@ export class Lock implements AsyncDisposable {
     this.shared = shared;
     this.slot = held.slot;
     this.#run = held.run;
+    this.#claimed = held.claimed;
     this.fencingToken = held.run?.fencingToken;
     this.previousRun = held.run?.previous;
     this.backendPid = held.backendPid;
@@ -130,7 +135,10 @@ export class Lock implements AsyncDisposable {
     this.#watch.stop();
     const wasHeld = this.#state === 'held';
     if (wasHeld) this.#state = 'released';
-    const recordEnd = this.#run === undefined ? undefined : endRunStatement(this.#run.id, this.#run.fencingToken, end);
+    const recordEnd = [
+      ...(this.#claimed && !this.transaction ? [settleStatement(this.id)] : []),
+      ...(this.#run === undefined ? [] : [endRunStatement(this.#run.id, this.#run.fencingToken, end)]),
+    ].join('; ') || undefined;
     // A lost lock's end ("lock lost") is being written from another connection: wait for it.
     const unlock = wasHeld && !this.#session.isClosed()
       ? releaseLock(this.#session.sql, this.id, this.shared, recordEnd, this.transaction)

@@ -1,5 +1,6 @@
 import type { ConnectionConfig, Env } from '../connection/index.js';
 import type { LockLostError } from '../errors.js';
+import type { TakeoverDelay } from '../takeover/index.js';
 
 /** How long a lock's connection keeps trying to connect, by default. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -20,6 +21,26 @@ export interface LockConnectionOptions {
   heartbeatMs?: number;
   /** application_name of the lock's connection (default `pglock:<key>@<host>:<pid>`). */
   applicationName?: string;
+  /**
+   * The takeover delay (docs/safety.md): after a holder of the lock was cut off (its session ended
+   * while it held the lock), wait before returning the lock until that holder must have stopped.
+   * 'auto' (default): that holder's own bound, from the record it left; milliseconds: a fixed delay
+   * after a cut-off (no shorter than this holder's own bound); 0: never wait.
+   */
+  lockDelay?: 'auto' | number;
+  /**
+   * How long the work under the lock takes to stop once `lock.signal` aborts (default 0: at once).
+   * With the loss detection (two heartbeats), it is this holder's bound: how long a holder after it
+   * waits if this one is cut off.
+   */
+  stopWithinMs?: number;
+  /** Called when the start is delayed because the previous holder was cut off: why, and until when. */
+  onDelay?: (delay: TakeoverDelay) => void;
+  /**
+   * Called when pglock cannot keep its holder record (a role that may not create or write it):
+   * the takeover delay is then off for this lock. With a fixed `lockDelay`, the acquire fails instead.
+   */
+  onRecordUnavailable?: (reason: string) => void;
 }
 
 /** Which lock, and whether to wait for it: what every way of taking a lock is asked. */

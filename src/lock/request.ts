@@ -1,5 +1,6 @@
 import { type ConnectionConfig, defaultApplicationName, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
 import { UsageError } from '../errors.js';
+import { formatDuration } from '../duration.js';
 import { MAX_LIMIT } from '../key/lock-id.js';
 import { type LockTarget, resolveLockTarget } from '../key/target.js';
 import { type AcquireOptions, type LockChoice, type LockConnectionOptions, DEFAULT_HEARTBEAT_MS } from './options.js';
@@ -23,7 +24,14 @@ export interface AcquireRequest extends LockTarget, WaitPlan {
   record: string | undefined;
   minIntervalMs: number | undefined;
   transaction: boolean | 'auto';
+  takeover: TakeoverPlan;
   options: AcquireOptions;
+}
+
+/** The takeover delay asked for, and this holder's own bound (what it records for the next). */
+export interface TakeoverPlan {
+  delay: 'auto' | number;
+  boundMs: number;
 }
 
 /** The connection a lock's options name: `connection`, else `url`, else the environment (libpq's rules). */
@@ -52,7 +60,33 @@ export function remaining(plan: { deadline: number | undefined }): { timeoutMs?:
   return plan.deadline === undefined ? {} : { timeoutMs: Math.max(1, plan.deadline - Date.now()) };
 }
 
-export function resolveAcquireRequest(options: AcquireOptions, choice: LockTarget & WaitPlan = resolveChoice(options)): AcquireRequest {
+/**
+ * The takeover delay and this holder's bound: its loss detection (two heartbeats: one interval, and
+ * a check that does not answer within one more; `detectWithinMs` when something else proves the
+ * lock) plus `stopWithinMs`. Settings that cannot keep the promise are refused here, before
+ * connecting, as client-go refuses a lease no longer than its renew deadline.
+ */
+export function resolveTakeover(options: Pick<AcquireOptions, 'lockDelay' | 'stopWithinMs'>, heartbeatMs: number, detectWithinMs?: number): TakeoverPlan {
+  const delay = options.lockDelay ?? 'auto';
+  if (delay !== 'auto' && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) {
+    throw new UsageError(`lockDelay must be 'auto' or a number of milliseconds, 0 or more, got ${String(delay)}`);
+  }
+  const stop = options.stopWithinMs ?? 0;
+  if (!(typeof stop === 'number' && Number.isFinite(stop) && stop >= 0)) throw new UsageError(`stopWithinMs must be a number of milliseconds, 0 or more, got ${String(stop)}`);
+  const detect = detectWithinMs ?? 2 * heartbeatMs;
+  if (detect === 0 && delay !== 0) {
+    throw new UsageError('a heartbeat of 0 never notices a silent network cut, so a holder after this one could not know when it has stopped: ' +
+      'give a heartbeat, or turn the takeover delay off (lockDelay 0)');
+  }
+  const boundMs = detect + stop;
+  if (typeof delay === 'number' && delay > 0 && delay < boundMs) {
+    throw new UsageError(`a lock delay of ${formatDuration(delay)} is shorter than this holder's own bound (${formatDuration(boundMs)}: ` +
+      `${formatDuration(detect)} to notice a lost lock, ${formatDuration(stop)} to stop): a holder after it could start while it still runs`);
+  }
+  return { delay, boundMs };
+}
+
+export function resolveAcquireRequest(options: AcquireOptions, choice: LockTarget & WaitPlan = resolveChoice(options), detectWithinMs?: number): AcquireRequest {
   const config = resolveLockConnection(options);
   const shared = options.shared ?? false;
   const limit = options.limit ?? 1;
@@ -71,9 +105,10 @@ export function resolveAcquireRequest(options: AcquireOptions, choice: LockTarge
   if (transaction === true && (record !== undefined || limit > 1)) {
     throw new UsageError(`a lock held in a transaction cannot be combined with ${record ?? 'a limit'} (they need a session lock)`);
   }
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   return {
-    ...choice, config, shared, limit, record, minIntervalMs, transaction, options,
-    heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    ...choice, config, shared, limit, record, minIntervalMs, transaction, options, heartbeatMs,
+    takeover: resolveTakeover(options, heartbeatMs, detectWithinMs),
     applicationName: options.applicationName ?? defaultApplicationName(choice.key ?? String(choice.id)),
   };
 }

@@ -2,6 +2,7 @@ import type { Session } from '../connection/index.js';
 import { slotIds } from '../key/lock-id.js';
 import { takeLock } from '../sql/lock-statements.js';
 import { connect } from './connect.js';
+import { type ClaimOutcome, sendClaim } from './delay.js';
 import { type AcquireRequest, remaining } from './request.js';
 import { takeSlot } from './slots.js';
 
@@ -13,6 +14,8 @@ export interface Grant {
   proven: boolean;
   slot?: number;
   transaction?: boolean;
+  /** The holder's claim, when it followed the lock statement in the same round trip. */
+  claim?: ClaimOutcome | undefined;
 }
 
 // Try, wait, or take a slot. A slot may be granted on another session than the first. A lock the
@@ -31,18 +34,24 @@ export async function take(request: AcquireRequest, first: Session, inTransactio
     return { ...slot, granted: true };
   }
   if (first.setupLockGranted !== undefined) {
-    return { session: first, granted: first.setupLockGranted, backendPid: first.backendPid, proven: first.setupLockProven === true };
+    return { session: first, granted: first.setupLockGranted, backendPid: first.backendPid, proven: first.setupLockProven === true, claim: first.setupFollow };
   }
   return takeOn(request, first, inTransaction);
 }
 
 /** Try or wait on this session: as a session lock, or in a transaction kept open (a transaction-mode pooler). */
-export function takeOn(request: AcquireRequest, session: Session, transaction: boolean): Promise<Grant> {
-  return takeLock(session.sql, {
+// A session lock's claim is sent right behind the lock statement: the server runs it the moment the
+// lock is granted, in the same round trip. A lock held in a transaction kept open records nothing:
+// its row could not be committed while it holds the lock.
+export async function takeOn(request: AcquireRequest, session: Session, transaction: boolean): Promise<Grant> {
+  const taking = takeLock(session.sql, {
     id: request.id, shared: request.shared, wait: request.wait, level: transaction ? 'held-transaction' : 'session',
     ...remaining(request),
     ...(request.options.signal ? { signal: request.options.signal } : {}),
-  }).then((result) => ({ session, ...result, transaction }));
+  });
+  const claim = transaction ? undefined : sendClaim(session, request);
+  const result = await taking;
+  return { session, ...result, transaction, claim: await claim };
 }
 
 /** The id a grant holds: the key's, or with a limit the slot's. */

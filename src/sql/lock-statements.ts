@@ -35,7 +35,11 @@ export interface LockResult {
   proven: boolean;
 }
 
-/** Try or wait for the lock. Not granted: busy, or the wait timed out. */
+/**
+ * Try or wait for the lock. Not granted: busy, or the wait timed out. The lock statement is sent
+ * before this returns (execute()), so a statement the caller sends next runs after it, in the same
+ * round trip (pipelined).
+ */
 export async function takeLock(sql: SqlClient, statement: LockStatement): Promise<LockResult> {
   const level = statement.level ?? 'session';
   if (level === 'held-transaction') return takeInHeldTransaction(sql, statement);
@@ -47,7 +51,7 @@ export async function takeLock(sql: SqlClient, statement: LockStatement): Promis
 async function tryOnce(sql: SqlClient, statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Promise<LockResult> {
   const [row] = await sql.unsafe<{ locked: boolean; pid: number; proven: boolean }[]>(`
     select s.locked, s.pid, s.locked and ${grantProof('s.pid', statement.id, statement.shared)} as proven
-    from (select ${lockCall(fn, statement.id, statement.shared)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`);
+    from (select ${lockCall(fn, statement.id, statement.shared)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`).execute();
   return { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true };
 }
 
@@ -103,7 +107,7 @@ async function waitForLock(sql: SqlClient, statement: LockStatement, fn: 'pg_adv
       select ${lock}, pg_catalog.pg_backend_pid() as pid, pg_catalog.set_config('lock_timeout', p.previous, true)
       from (select pg_catalog.current_setting('lock_timeout') as previous, pg_catalog.set_config('lock_timeout', '${limit}', true) offset 0) p
       offset 0
-    ) w`);
+    ) w`).execute();
   // On abort, cancel the statement on the server; the wait then ends with 57014 and nothing stays
   // queued. Not query.cancel(): postgres.js 3.4.9 drops the promise of its cancel request there
   // (`this.canceller(this), this.canceller = null`), so a cancel request that cannot connect (a
