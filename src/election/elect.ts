@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
-import { type Lock, type LockConnectionOptions, DEFAULT_CONNECT_TIMEOUT_MS, acquireResolved, resolveChoice, resolveLockConnection } from '../lock/index.js';
+import { type Lock, type LockConnectionOptions, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS, acquireResolved, resolveChoice, resolveLockConnection, resolveTakeover } from '../lock/index.js';
 import { type Backoff, createBackoff } from './backoff.js';
+import { pickDefined } from '../pick-defined.js';
 import { sleep } from '../sleep.js';
 import { type Leader, findLeader } from './leader.js';
 
@@ -50,8 +51,10 @@ export function elect(options: ElectOptions): Election {
   if (options === null || typeof options !== 'object') throw new UsageError('elect takes an options object');
   if (typeof options.onLeading !== 'function') throw new UsageError('elect needs onLeading, the function that runs while this process leads');
   // An election always waits, without a time limit: contending goes on until stop().
-  const choice = resolveChoice({ ...pick(options, ['key', 'lockId']), wait: true });
+  const choice = resolveChoice({ ...pickDefined(options, ['key', 'lockId']), wait: true });
   const config = resolveLockConnection(options);
+  // Settings that cannot keep the promise are refused now, not at each term.
+  resolveTakeover(options, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
   const backoff = createBackoff(options.retry);
   const stopping = new AbortController();
   let current: { lock: Lock; since: Date } | undefined;
@@ -66,7 +69,7 @@ export function elect(options: ElectOptions): Election {
       try {
         lock = await acquireResolved({
           connection: config, signal: stopping.signal,
-          ...pick(options, ['connectTimeoutMs', 'heartbeatMs', 'applicationName']),
+          ...pickDefined(options, ['connectTimeoutMs', 'heartbeatMs', 'applicationName', 'lockDelay', 'stopWithinMs', 'onDelay', 'onRecordUnavailable']),
         }, choice);
       } catch (error) {
         if (error instanceof LockWaitAbortedError && stopping.signal.aborted) return;
@@ -137,12 +140,6 @@ export function elect(options: ElectOptions): Election {
       await done;
     },
   };
-}
-
-function pick<T extends object, K extends keyof T>(object: T, names: K[]): Partial<Pick<T, K>> {
-  const picked: Partial<Pick<T, K>> = {};
-  for (const name of names) if (object[name] !== undefined) picked[name] = object[name];
-  return picked;
 }
 
 export type { Backoff, Leader };

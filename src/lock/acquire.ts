@@ -32,9 +32,13 @@ export function acquireLock(options: AcquireOptions): Promise<Lock> {
   }
 }
 
-/** acquireLock for a lock and wait already resolved (a lock session's wait, an election's term). */
-export function acquireResolved(options: AcquireOptions, choice: LockTarget & WaitPlan): Promise<Lock> {
-  return acquire(resolveAcquireRequest(options, choice));
+/**
+ * acquireLock for a lock and wait already resolved (a lock session's wait, an election's term).
+ * `detectWithinMs`: how soon a loss is noticed when something other than this lock's own heartbeat
+ * proves it (a lock session's heartbeat), for the holder's bound.
+ */
+export function acquireResolved(options: AcquireOptions, choice: LockTarget & WaitPlan, detectWithinMs?: number): Promise<Lock> {
+  return acquire(resolveAcquireRequest(options, choice, detectWithinMs));
 }
 
 async function acquire(request: AcquireRequest): Promise<Lock> {

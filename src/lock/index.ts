@@ -8,7 +8,8 @@
 export { acquireLock, acquireResolved, withLock } from './acquire.js';
 export { Lock } from './lock.js';
 export { type AcquireOptions, type LockChoice, type LockConnectionOptions, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS } from './options.js';
-export { type AcquireRequest, type WaitPlan, remaining, resolveChoice, resolveLockConnection, resolveWait } from './request.js';
+export { type AcquireRequest, type TakeoverPlan, type WaitPlan, remaining, resolveChoice, resolveLockConnection, resolveTakeover, resolveWait } from './request.js';
+export { type ClaimOutcome, type ClaimTarget, describeDelay, sendClaim, settleClaim } from './delay.js';
 export { type BusyContext, busyError, findHolders } from './busy.js';
 export { type SessionGrant, notAdvisoryError, proveGrant, verifyOwnership } from './prove.js';
 export { lockSessionOptions } from './connect.js';

@@ -1,9 +1,12 @@
 import { type ConnectionConfig, type ReservedSql, type Session, applicationName, describeTarget, openSession } from '../connection/index.js';
 import { LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
 import {
-  type Lock, type LockConnectionOptions, DEFAULT_HEARTBEAT_MS, acquireResolved, busyError, findHolders, lockSessionOptions, notAdvisoryError,
-  resolveLockConnection, verifyOwnership,
+  type ClaimTarget, type Lock, type LockConnectionOptions, type TakeoverPlan, DEFAULT_HEARTBEAT_MS, acquireResolved, busyError, describeDelay,
+  findHolders, lockSessionOptions, notAdvisoryError, resolveLockConnection, resolveTakeover, sendClaim, settleClaim, verifyOwnership,
 } from '../lock/index.js';
+import { pickDefined } from '../pick-defined.js';
+import { sleep } from '../sleep.js';
+import { type Claim, settleStatement } from '../takeover/index.js';
 import { releaseLock, takeLock } from '../sql/lock-statements.js';
 import { type ProvenLock, startHeartbeat } from '../lock/heartbeat.js';
 import { SessionLock } from './session-lock.js';
@@ -55,6 +58,7 @@ export class LockSession implements AsyncDisposable {
   readonly #options: LockSessionOptions;
   readonly #applicationName: string;
   readonly #heartbeatMs: number;
+  readonly #takeover: TakeoverPlan;
   readonly #entries = new Map<bigint, Entry>();
   #main: Session | undefined;
   #opening: Promise<Session> | undefined;
@@ -68,6 +72,7 @@ export class LockSession implements AsyncDisposable {
     this.#options = options;
     this.#applicationName = options.applicationName ?? applicationName('pglock:(session)');
     this.#heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.#takeover = resolveTakeover(options, this.#heartbeatMs);
   }
 
   /** The backend of the session's own connection, while it is open. */
@@ -163,19 +168,26 @@ export class LockSession implements AsyncDisposable {
   async #take(request: SessionRequest, entry: Entry): Promise<NonNullable<Entry['held']>> {
     if (request.signal?.aborted) throw new LockWaitAbortedError('cancelled before the lock was tried');
     const main = await this.connect();
-    const tried = await takeLock(main.sql, { id: request.id, shared: request.shared, wait: false });
+    const target = { ...request, takeover: this.#takeover };
+    const trying = takeLock(main.sql, { id: request.id, shared: request.shared, wait: false });
+    const claimed = sendClaim(main, target);
+    const tried = await trying;
     if (tried.granted) {
-      const held = { backendPid: main.backendPid, sql: () => main.sql, unlock: () => releaseLock(main.sql, request.id, request.shared) };
       if (!tried.proven || tried.backendPid !== main.backendPid) {
-        await held.unlock().catch(() => undefined);
+        await releaseLock(main.sql, request.id, request.shared).catch(() => undefined);
         throw notAdvisoryError(request.label, describeTarget(this.#config, main.host));
       }
       if (main.proxied && !this.#verified) {
         await verifyOwnership(main, request.id, request.shared, this.#config, this.#applicationName);
         this.#verified = true;
       }
+      const claim = await settleClaim(main, target, await claimed, this.#options.onRecordUnavailable);
+      const settle = claim === undefined ? undefined : settleStatement(request.id);
+      const held = { backendPid: main.backendPid, sql: () => main.sql, unlock: () => releaseLock(main.sql, request.id, request.shared, settle) };
+      if (claim !== undefined && claim.delayMs > 0) await this.#delayStart(entry, target, claim, held, request.signal);
       return held;
     }
+    await claimed;
     if (!request.wait) throw busyError(request, await findHolders(main.sql, [request.id], main.backendPid));
     const waiter = await acquireResolved({
       connection: this.#config, shared: request.shared,
@@ -185,8 +197,21 @@ export class LockSession implements AsyncDisposable {
       heartbeatMs: 0,
       applicationName: this.#applicationName,
       onLost: (error) => this.#lose(entry, error.message.replace(/^lost the lock [^:]*: /, '')),
-    }, request);
+      ...pickDefined(this.#options, ['lockDelay', 'stopWithinMs', 'onDelay', 'onRecordUnavailable']),
+    }, request, 2 * this.#heartbeatMs);
     return { backendPid: waiter.backendPid, sql: () => waiter.sql, unlock: () => waiter.release(), waiter };
+  }
+
+  // The previous holder was cut off: hold the lock on the session's connection, and hand it out
+  // only once that holder must have stopped; lost or cancelled meanwhile, it is given back.
+  async #delayStart(entry: Entry, target: ClaimTarget, claim: Claim, held: { unlock(): Promise<unknown> }, signal: AbortSignal | undefined): Promise<void> {
+    this.#options.onDelay?.(describeDelay(target, claim));
+    await sleep(claim.delayMs, signal);
+    if (this.#entries.get(entry.id) !== entry || this.#closed) throw new LockLostError(`lost the lock ${target.label} while waiting out the takeover delay`);
+    if (signal?.aborted) {
+      await held.unlock().catch(() => undefined);
+      throw new LockWaitAbortedError('cancelled while waiting out the takeover delay');
+    }
   }
 
   #reserve(request: SessionRequest): Entry {

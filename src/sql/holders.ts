@@ -88,7 +88,7 @@ const SELECT = `
     a.pid is not null as hasactivity,
     a.application_name as appname, pg_catalog.host(a.client_addr) as clientaddr, a.usename::text as username, a.state,
     pg_catalog.left(a.query, 120) as queryhead,
-    a.query operator(pg_catalog.~) 'pg_(try_)?advisory_lock|${RUNS_TABLE_NAME}' as lockstatement,
+    a.query operator(pg_catalog.~) 'pg_(try_)?advisory_lock|${RUNS_TABLE_NAME}|pglock_claim' as lockstatement,
     ${iso('a.state_change')} as statechange,
     ${iso('a.query_start')} as querystart,
     ${iso('a.backend_start')} as backendstart,

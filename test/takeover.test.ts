@@ -1,0 +1,184 @@
+// The takeover delay in the library (docs/safety.md): a holder cut off without releasing (its backend
+// terminated) leaves its row in the holder record; the next holder holds the lock but returns it
+// (acquire resolves, onLeading runs) only after the cut-off holder's bound. A clean release leaves
+// nothing, and the next holder does not wait. Order of events is asserted, with generous bounds.
+import t from 'tap';
+import {
+  type Lock, type TakeoverDelay, acquireLock, elect, openLockSession, DatabaseUnavailableError, UsageError, HOLDERS_TABLE,
+} from '../src/index.js';
+import { startTestServer, uniqueKey } from './helpers/server.js';
+
+const server = await startTestServer(t);
+const url = server.url;
+const terminate = (pid: number) => server.admin.unsafe(`select pg_terminate_backend(${pid})`);
+const holderRows = (key: string) => server.admin.unsafe(`select backend_pid, bound_ms::int as bound from ${HOLDERS_TABLE} where key = $1`, [key]);
+
+t.test('a holder cut off: the next waits out its bound before acquire resolves', async (t) => {
+  const key = uniqueKey('cut');
+  const events: string[] = [];
+  const first = await acquireLock({ url, key, heartbeatMs: 300, stopWithinMs: 900, onLost: () => events.push('first lost') });
+  t.same((await holderRows(key)).map((row) => row.bound), [1500], 'the holder recorded its bound: 2 heartbeats + stopWithinMs');
+  const delays: TakeoverDelay[] = [];
+  const next = acquireLock({ url, key, wait: true, heartbeatMs: 300, onDelay: (delay) => delays.push(delay) })
+    .then((lock) => (events.push('next acquired'), lock));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const cutAt = Date.now();
+  await terminate(first.backendPid);
+  const lock = await next;
+  const waited = Date.now() - cutAt;
+  t.same(events, ['first lost', 'next acquired'], 'the cut-off holder knew it lost the lock before the next one had it');
+  t.ok(waited >= 1400, `acquire resolved only after the cut-off holder's bound (${waited} ms)`);
+  t.equal(delays.length, 1, 'onDelay was told once');
+  t.match(delays[0]?.message, new RegExp(`the previous holder \\(pid ${process.pid} on .+, backend ${first.backendPid}\\) of the lock '${key}' .* was cut off without releasing it; waiting`));
+  t.equal(delays[0]?.cutOff?.boundMs, 1500);
+  await lock.release();
+  t.same(await holderRows(key), [], 'a clean release leaves no row');
+});
+
+t.test('a clean release: the next holder does not wait', async (t) => {
+  const key = uniqueKey('clean');
+  const first = await acquireLock({ url, key, heartbeatMs: 5000, stopWithinMs: 30_000 });
+  const delays: TakeoverDelay[] = [];
+  const next = acquireLock({ url, key, wait: true, onDelay: (delay) => delays.push(delay) });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const releasedAt = Date.now();
+  await first.release();
+  const lock = await next;
+  t.ok(Date.now() - releasedAt < 5000, 'the waiter got it at once, not after the 40 s bound');
+  t.same(delays, [], 'no delay');
+  await lock.release();
+  const fresh = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.same(delays, [], 'nor for a fail-fast holder after it');
+  await fresh.release();
+});
+
+t.test('lockDelay 0: no wait, and the record is still kept for holders after it', async (t) => {
+  const key = uniqueKey('zero');
+  const first = await acquireLock({ url, key, heartbeatMs: 1000, stopWithinMs: 4000 });
+  await terminate(first.backendPid);
+  await first.lost;
+  const started = Date.now();
+  const delays: TakeoverDelay[] = [];
+  const second = await acquireLock({ url, key, lockDelay: 0, heartbeatMs: 200, onDelay: (delay) => delays.push(delay) });
+  t.ok(Date.now() - started < 3000, 'lockDelay 0 did not wait');
+  t.same(delays, []);
+  t.equal((await holderRows(key)).length, 1, 'its own row is kept');
+  await terminate(second.backendPid);
+  await second.lost;
+  const third = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.equal(delays.length, 1, 'a holder after it waits for it (and for the first cut-off, still within its bound)');
+  t.ok(delays[0]!.delayMs > 4000, `the first cut-off's 6 s still stands, not only the second's own 0.4 s (${delays[0]!.delayMs} ms)`);
+  await third.release();
+});
+
+t.test('a fixed lockDelay replaces the recorded bound', async (t) => {
+  const key = uniqueKey('fixed');
+  const first = await acquireLock({ url, key, heartbeatMs: 5000, stopWithinMs: 60_000 });
+  await terminate(first.backendPid);
+  await first.lost;
+  const started = Date.now();
+  const delays: TakeoverDelay[] = [];
+  const lock = await acquireLock({ url, key, heartbeatMs: 200, lockDelay: 1000, onDelay: (delay) => delays.push(delay) });
+  t.ok(Date.now() - started >= 900, 'waited about the fixed delay');
+  t.ok(delays[0]!.delayMs <= 1000, `not the holder's own 70 s (${delays[0]!.delayMs} ms)`);
+  await lock.release();
+});
+
+t.test('settings that cannot keep the promise are refused before connecting', async (t) => {
+  const nowhere = 'postgres://u@127.0.0.1:1/db';
+  await t.rejects(acquireLock({ url: nowhere, key: 'k', heartbeatMs: 0 }), { name: 'UsageError', message: /a heartbeat of 0 never notices a silent network cut/ });
+  await t.rejects(acquireLock({ url: nowhere, key: 'k', heartbeatMs: 1000, stopWithinMs: 5000, lockDelay: 3000 }),
+    { name: 'UsageError', message: /a lock delay of 3s is shorter than this holder's own bound \(7s: 2s to notice a lost lock, 5s to stop\)/ });
+  await t.rejects(acquireLock({ url: nowhere, key: 'k', lockDelay: -1 }), UsageError);
+  await t.rejects(openLockSession({ url: nowhere, heartbeatMs: 0 }), UsageError);
+  t.throws(() => elect({ url: nowhere, key: 'k', heartbeatMs: 0, onLeading: () => {} }), UsageError);
+  const lock = await acquireLock({ url, key: uniqueKey('hb0'), heartbeatMs: 0, lockDelay: 0 });
+  t.ok(lock.isHeld, 'heartbeat 0 is allowed with the delay off');
+  await lock.release();
+});
+
+t.test('a lock session cut off: the next holder of its key waits; its clean sections cost nothing', async (t) => {
+  const key = uniqueKey('session');
+  const session = await openLockSession({ url, heartbeatMs: 300, stopWithinMs: 600 });
+  const delays: TakeoverDelay[] = [];
+  for (let i = 0; i < 3; i++) await session.withLock({ key }, () => undefined);
+  const clean = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.same(delays, [], 'after clean sections: no delay');
+  await clean.release();
+  const held = await session.acquire({ key });
+  await terminate(session.backendPid!);
+  await held.lost;
+  const started = Date.now();
+  const next = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.ok(Date.now() - started >= 1000, `waited the session's bound, 1.2 s (${Date.now() - started} ms)`);
+  t.equal(delays.length, 1);
+  await next.release();
+  await session.close();
+});
+
+t.test('a lock session takes over from a cut-off holder only after its bound', async (t) => {
+  const key = uniqueKey('session-next');
+  const first = await acquireLock({ url, key, heartbeatMs: 300, stopWithinMs: 700 });
+  await terminate(first.backendPid);
+  await first.lost;
+  const delays: TakeoverDelay[] = [];
+  const session = await openLockSession({ url, onDelay: (delay) => delays.push(delay) });
+  const started = Date.now();
+  const entered = await session.withLock({ key }, () => Date.now());
+  t.ok(entered - started >= 1100, `the section began only after the cut-off holder's bound, 1.3 s (${entered - started} ms)`);
+  t.equal(delays.length, 1, 'onDelay was told');
+  await session.close();
+});
+
+t.test('elect: three electors in one process, the leader cut off six times, never two terms at once', async (t) => {
+  const key = uniqueKey('elect');
+  const log: { who: number; event: 'start' | 'end'; at: number }[] = [];
+  const locks = new Map<number, Lock>();
+  const electors = [0, 1, 2].map((who) => elect({
+    url, key, heartbeatMs: 200, stopWithinMs: 100, retry: { minDelayMs: 20, maxDelayMs: 100 },
+    onLeading: async (signal, lock) => {
+      log.push({ who, event: 'start', at: performance.now() });
+      locks.set(who, lock);
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      log.push({ who, event: 'end', at: performance.now() });
+    },
+  }));
+  for (let round = 0; round < 6; round++) {
+    while (log.filter((e) => e.event === 'start').length <= round) await new Promise((resolve) => setTimeout(resolve, 20));
+    const leader = log.filter((e) => e.event === 'start').at(-1)!.who;
+    await terminate(locks.get(leader)!.backendPid);
+  }
+  while (log.filter((e) => e.event === 'start').length < 7) await new Promise((resolve) => setTimeout(resolve, 20));
+  await Promise.all(electors.map((election) => election.stop()));
+  let leading = 0;
+  let most = 0;
+  for (const event of log) {
+    leading += event.event === 'start' ? 1 : -1;
+    most = Math.max(most, leading);
+  }
+  t.equal(most, 1, `never two onLeading at once (${log.map((e) => `${e.who}:${e.event}`).join(' ')})`);
+});
+
+t.test('a role that cannot keep the record: auto goes on without the delay and says so; a fixed delay is refused', async (t) => {
+  const role = `pglock_plain_${process.pid}`;
+  await server.admin.unsafe(`drop table if exists ${HOLDERS_TABLE}`);
+  await server.admin.unsafe(`drop function if exists public.pglock_claim`);
+  await server.admin.unsafe(`create role ${role} login password 'pw'`);
+  await server.admin.unsafe(`revoke create on schema public from public`);
+  t.teardown(async () => {
+    await server.admin.unsafe(`drop owned by ${role}`);
+    await server.admin.unsafe(`drop role ${role}`);
+  });
+  const plain = new URL(url);
+  plain.username = role;
+  plain.password = 'pw';
+  const said: string[] = [];
+  const lock = await acquireLock({ url: plain.href, key: uniqueKey('plain'), onRecordUnavailable: (reason) => said.push(reason) });
+  t.ok(lock.isHeld, 'the lock is held');
+  t.equal(said.length, 1, 'told once');
+  t.match(said[0], /the takeover delay is off for the lock .*: pglock cannot keep its holder record \(permission denied for schema public\)/);
+  await lock.release();
+  await t.rejects(acquireLock({ url: plain.href, key: uniqueKey('plain-fixed'), heartbeatMs: 500, lockDelay: 5000 }),
+    { name: 'DatabaseUnavailableError', code: 'EHOLDERS', exitCode: 69 });
+  t.ok(DatabaseUnavailableError);
+});
