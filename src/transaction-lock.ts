@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { UsageError } from './errors.js';
 import type { LockTarget } from './key/target.js';
-import { type LockChoice, type WaitPlan, busyError, findHolders, notAdvisoryError, remaining, resolveChoice } from './lock/index.js';
+import { type LockChoice, type WaitPlan, busyError, findHolders, notAdvisoryErrorFrom, remaining, resolveChoice } from './lock/index.js';
 import { takeLock } from './sql/lock-statements.js';
 
 // A lock that lives exactly as long as a transaction of the application's own postgres.js client:
@@ -66,6 +66,6 @@ async function takeInTransaction(tx: postgres.TransactionSql<any>, request: Lock
   const result = await takeLock(tx, { id: request.id, shared: false, wait: request.wait, level: 'transaction', ...remaining(request) });
   // A wait that timed out has aborted the transaction: nothing more can be asked in it.
   if (!result.granted) throw busyError(request, request.wait ? undefined : await findHolders(tx, [request.id], result.backendPid));
-  if (!result.proven) throw notAdvisoryError(request.label, 'the server', 'transaction');
+  if (!result.proven) throw await notAdvisoryErrorFrom(tx, request.label, 'the server', 'transaction');
   return result.backendPid ?? 0;
 }

@@ -1,19 +1,28 @@
 import { type ConnectionConfig, type Session, describeTarget, probeBackendPid } from '../connection/index.js';
 import { DatabaseUnavailableError } from '../errors.js';
 import { grantProof, isLockHeld, releaseLock } from '../sql/lock-statements.js';
+import type { SqlClient } from '../sql/client.js';
 import { intLiteral } from '../sql/literals.js';
+import { type Engine, askEngine } from './engine.js';
 
 /**
  * The grant was not shown in pg_locks for the backend that took it: a server whose advisory-lock
  * functions say yes without locking (CockroachDB's stubs, say) would otherwise make pglock lie.
  * `server` names where it was asked; `holder` is what should have shown holding it.
  */
-export function notAdvisoryError(label: string, server: string, holder: 'session' | 'transaction' = 'session'): DatabaseUnavailableError {
+export function notAdvisoryError(label: string, server: string, holder: 'session' | 'transaction' = 'session', engine?: Engine): DatabaseUnavailableError {
+  const what = engine === undefined ? 'this server does not implement PostgreSQL advisory locks'
+    : `this server is ${engine.name} (${engine.version}), not PostgreSQL: ${engine.why}`;
   return new DatabaseUnavailableError(
     `${server} said the advisory lock ${label} was granted, but pg_locks does not show it held by this ${holder}: ` +
-      'this server does not implement PostgreSQL advisory locks, and pglock cannot prove it holds the lock',
+      `${what}, and pglock cannot prove it holds the lock`,
     { code: 'ENOADVISORY' },
   );
+}
+
+/** notAdvisoryError, naming the engine the server says it is (one more statement, on this failure only). */
+export async function notAdvisoryErrorFrom(sql: SqlClient, label: string, server: string, holder: 'session' | 'transaction' = 'session'): Promise<DatabaseUnavailableError> {
+  return notAdvisoryError(label, server, holder, await askEngine(sql));
 }
 
 /** What a proof needs of a grant on a session (a lock's own connection, or a lock session's). */
@@ -34,7 +43,7 @@ export async function proveGrant(
   grant: SessionGrant, lock: { id: bigint; shared: boolean; label: string }, config: ConnectionConfig, applicationName: string,
 ): Promise<void> {
   const { session } = grant;
-  if (!grant.proven) throw notAdvisoryError(lock.label, describeTarget(config, session.host));
+  if (!grant.proven) throw await notAdvisoryErrorFrom(session.sql, lock.label, describeTarget(config, session.host));
   if (grant.transaction) return;
   if (!session.proxied && grant.backendPid === session.backendPid) return;
   await verifyOwnership(session, lock.id, lock.shared, config, applicationName);

@@ -2,7 +2,7 @@ import { type ConnectionConfig, type ReservedSql, type Session, applicationName,
 import { LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
 import {
   type ClaimTarget, type Lock, type LockConnectionOptions, type TakeoverPlan, DEFAULT_HEARTBEAT_MS, acquireResolved, busyError, describeDelay,
-  findHolders, lockSessionOptions, notAdvisoryError, resolveLockConnection, resolveTakeover, sendClaim, settleClaim, verifyOwnership,
+  findHolders, lockSessionOptions, notAdvisoryErrorFrom, resolveLockConnection, resolveTakeover, sendClaim, settleClaim, verifyOwnership,
 } from '../lock/index.js';
 import { pickDefined } from '../pick-defined.js';
 import { sleep } from '../sleep.js';
@@ -175,7 +175,7 @@ export class LockSession implements AsyncDisposable {
     if (tried.granted) {
       if (!tried.proven || tried.backendPid !== main.backendPid) {
         await releaseLock(main.sql, request.id, request.shared).catch(() => undefined);
-        throw notAdvisoryError(request.label, describeTarget(this.#config, main.host));
+        throw await notAdvisoryErrorFrom(main.sql, request.label, describeTarget(this.#config, main.host));
       }
       if (main.proxied && !this.#verified) {
         await verifyOwnership(main, request.id, request.shared, this.#config, this.#applicationName);
