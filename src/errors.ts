@@ -92,6 +92,16 @@ export class LockLostError extends PglockError {
   }
 }
 
+/**
+ * A fenced write was refused (lock.fence()): a newer holder of the key has started, so this holder's
+ * transaction must not commit. A LockLostError: this holder lost the lock some time ago.
+ */
+export class FencedError extends PglockError {
+  constructor(message: string, options?: PglockErrorOptions) {
+    super('EFENCED', message, ExitCode.LockLost, options);
+  }
+}
+
 /** `pglock release`: the holder is not a pglock, and --force was not given. Nothing was terminated. */
 export class ReleaseRefusedError extends PglockError {
   constructor(message: string, options?: PglockErrorOptions) {

@@ -1,7 +1,9 @@
 import type { ReservedSql, Session } from '../connection/index.js';
-import { LockLostError } from '../errors.js';
+import { FencedError, LockLostError, UsageError } from '../errors.js';
 import { labelOf } from '../key/target.js';
-import { type RunEnd, type RunRecord, endRunStatement } from '../runs/index.js';
+import { type RunEnd, type RunRecord, FENCED_SQLSTATE, FENCE_ID_FUNCTION, endRunStatement } from '../runs/index.js';
+import type { SqlClient } from '../sql/client.js';
+import { intLiteral } from '../sql/literals.js';
 import { releaseLock } from '../sql/lock-statements.js';
 import { settleStatement } from '../takeover/index.js';
 import type { RecordedRun } from './record.js';
@@ -121,6 +123,22 @@ export class Lock implements AsyncDisposable {
   release(options: { waitForClose?: boolean; end?: RunEnd } = {}): Promise<void> {
     this.#release ??= this.#doRelease(options.end ?? { outcome: 'released' });
     return options.waitForClose === false ? this.#unlocked! : this.#release;
+  }
+
+  /**
+   * The fence, in the caller's own READ COMMITTED transaction (`sql`: that transaction, e.g. `tx`
+   * of `sql.begin`), before its writes: rejects with FencedError if a newer holder of the key has
+   * started, and otherwise makes a newer holder's start wait until that transaction ends, so its
+   * writes commit before any newer holder runs or not at all. Needs a fencing token (`fencingToken`).
+   */
+  async fence(sql: SqlClient): Promise<void> {
+    if (this.#run === undefined) throw new UsageError('fence() needs a fencing token: acquire the lock with fencingToken: true');
+    try {
+      await sql.unsafe(`select ${FENCE_ID_FUNCTION}(${intLiteral(this.#run.id)}::pg_catalog.int8, ${intLiteral(this.#run.fencingToken)}::pg_catalog.int8)`);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== FENCED_SQLSTATE) throw error;
+      throw new FencedError(`the write under the lock ${this.describe()} is stale: ${(error as Error).message.replace(/^pglock_fence: /, '')}`, { cause: error });
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

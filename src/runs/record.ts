@@ -1,7 +1,8 @@
 import type { ReservedSql } from '../connection/index.js';
 import { intLiteral, textLiteral } from '../sql/literals.js';
 import { type RawRun, type RunRecord, RUN_COLUMNS, toRunRecord } from './read.js';
-import { RUNS_TABLE, sqlState, withRunsTable } from './table.js';
+import { CREATE_FENCE_FUNCTIONS, FENCE_ID_FUNCTION } from './fence.js';
+import { CREATE_LOCK_ID, RUNS_TABLE, sqlState, withRunsTable } from './table.js';
 import { migrateRunsTable } from './migrate.js';
 
 // Writing the run record, always while holding the lock, so the writes for one key are ordered
@@ -65,7 +66,8 @@ export async function startRun(sql: ReservedSql, run: RunStart, what: string): P
 }
 
 async function tryStart(sql: ReservedSql, run: RunStart): Promise<RunStarted> {
-  const [row] = await sql.unsafe<(RawRun & { token: string | null })[]>(startStatement(run));
+  const [row] = await sql.unsafe<(RawRun & { token: string | null; fence_ready: boolean })[]>(startStatement(run));
+  if (row?.fence_ready === false) await installFence(sql);
   const previous = row === undefined ? undefined : toRunRecord(row);
   if (row?.token != null) return { started: true, fencingToken: BigInt(row.token), previous };
   if (previous === undefined) throw new Error(`the run record of lock id ${run.id} was neither written nor found`);
@@ -73,7 +75,8 @@ async function tryStart(sql: ReservedSql, run: RunStart): Promise<RunStarted> {
 }
 
 // One statement, one round trip: the previous run (with a minimum interval, the last that started
-// its command), the new run's row with the next fencing token unless that run is too recent, and
+// its command), the new run's row with the next fencing token unless that run is too recent (the
+// latest run's row locked first: a stale holder's fenced transaction holds it back, fence.ts), and
 // the pruning of the runs beyond the history (the delete sees the table as it was, so it keeps
 // history − 1 of the older rows besides the new one).
 function startStatement(run: RunStart): string {
@@ -88,7 +91,7 @@ function startStatement(run: RunStart): string {
     with previous as (
       select ${RUN_COLUMNS} from ${RUNS_TABLE} r where ${ofId}${started} order by r.fencing_token desc limit 1
     ), latest as (
-      select r.fencing_token from ${RUNS_TABLE} r where ${ofId} order by r.fencing_token desc limit 1
+      select r.fencing_token from ${RUNS_TABLE} r where ${ofId} order by r.fencing_token desc limit 1 for update
     ), started as (
       insert into ${RUNS_TABLE} as r (lock_id, key, fencing_token, started_at, ended_at, host, pid, outcome, exit_code, signal)
       select ${id}, ${run.key === undefined ? 'null' : textLiteral(run.key)},
@@ -100,8 +103,16 @@ function startStatement(run: RunStart): string {
         and r.fencing_token operator(pg_catalog.<=) (select k.fencing_token from ${RUNS_TABLE} k
           where k.lock_id operator(pg_catalog.=) ${id} order by k.fencing_token desc offset ${intLiteral(keep - 1)} limit 1)
     )
-    select (select s.fencing_token::pg_catalog.text from started s) as token, p.*
+    select (select s.fencing_token::pg_catalog.text from started s) as token,
+      pg_catalog.to_regprocedure('${FENCE_ID_FUNCTION}(bigint,bigint)') is not null as fence_ready, p.*
     from (values (1)) as one (x) left join previous p on true`;
+}
+
+// The fence functions, with the table on first use (or for a table of before them): best effort,
+// since a role that may create the table may still be refused functions; the job's call then says
+// the function does not exist.
+async function installFence(sql: ReservedSql): Promise<void> {
+  await sql.unsafe(`select pg_catalog.pg_advisory_xact_lock(${intLiteral(CREATE_LOCK_ID)}::pg_catalog.int8); ${CREATE_FENCE_FUNCTIONS}`).catch(() => undefined);
 }
 
 /**
