@@ -1,18 +1,30 @@
 import type postgres from 'postgres';
 import { UsageError } from './errors.js';
 import type { LockTarget } from './key/target.js';
-import { type LockChoice, type WaitPlan, busyError, findHolders, notAdvisoryErrorFrom, remaining, resolveChoice } from './lock/index.js';
+import { type LockChoice, type WaitPlan, type ClaimTarget, busyError, claimRequestOf, describeDelay, findHolders, notAdvisoryErrorFrom, remaining, resolveChoice } from './lock/index.js';
+import { sleep } from './sleep.js';
 import { takeLock } from './sql/lock-statements.js';
+import { type Claim, type TakeoverDelay, claimInTransactionStatements, parseClaim } from './takeover/index.js';
 
 // A lock that lives exactly as long as a transaction of the application's own postgres.js client:
 // pg_advisory_xact_lock inside sql.begin. No connection of pglock's own, and a transaction stays on
 // one server connection even through a transaction-mode pooler (PgBouncer), so it works there.
+//
+// The takeover delay (docs/safety.md): a transaction lock honours the holder record (it waits out a
+// cut-off session holder's bound before fn runs) but writes none of its own: its work is its
+// transaction, and a transaction whose connection dies is rolled back, so nothing it did in the
+// database outlives its lock. Work fn does outside the database is the application's to stop.
 
 /**
  * Which lock and whether to wait: `key` (hashed to the id with SHA-256, the same id the CLI and
  * acquireLock use) or `lockId`; `wait`; `timeoutMs` (then LockTimeoutError; implies `wait`).
  */
-export type TransactionLockOptions = LockChoice;
+export interface TransactionLockOptions extends LockChoice {
+  /** After a session holder that was cut off: 'auto' (default) waits out its bound before fn runs; 0 does not wait. */
+  lockDelay?: 'auto' | 0;
+  /** Called when fn's start is delayed because the previous holder was cut off. */
+  onDelay?: (delay: TakeoverDelay) => void;
+}
 
 /** The lock a transaction holds, given to the function with the transaction. */
 export interface TransactionLock {
@@ -40,8 +52,12 @@ export async function withTransactionLock<T>(
   try {
     return (await sql.begin(async (tx) => {
       began = true;
-      const backendPid = await takeInTransaction(tx, request);
-      return fn(tx, { id: request.id, key: request.key, backendPid });
+      const taken = await takeInTransaction(tx, request, options.lockDelay !== 0);
+      if (taken.claim !== undefined && taken.claim.delayMs > 0) {
+        options.onDelay?.(describeDelay(claimTarget(request), taken.claim));
+        await sleep(taken.claim.delayMs);
+      }
+      return fn(tx, { id: request.id, key: request.key, backendPid: taken.pid });
     })) as T;
   } catch (error) {
     if (!began && (error as { code?: string }).code === 'CONNECTION_ENDED') {
@@ -61,11 +77,25 @@ function checkClient(sql: unknown): void {
 }
 
 // The one lock statement, at transaction level: tried or waited for (lock_timeout for this statement
-// only) and proven from pg_locks in the same statement.
-async function takeInTransaction(tx: postgres.TransactionSql<any>, request: LockTarget & WaitPlan): Promise<number> {
-  const result = await takeLock(tx, { id: request.id, shared: false, wait: request.wait, level: 'transaction', ...remaining(request) });
+// only) and proven from pg_locks in the same statement; the holder record read right behind it.
+async function takeInTransaction(tx: postgres.TransactionSql<any>, request: LockTarget & WaitPlan, honour: boolean): Promise<{ pid: number; claim: Claim | undefined }> {
+  const taking = takeLock(tx, { id: request.id, shared: false, wait: request.wait, level: 'transaction', ...remaining(request) });
+  const claiming = honour ? readClaim(tx, request) : undefined;
+  claiming?.catch(() => undefined);
+  const result = await taking;
   // A wait that timed out has aborted the transaction: nothing more can be asked in it.
   if (!result.granted) throw busyError(request, request.wait ? undefined : await findHolders(tx, [request.id], result.backendPid));
   if (!result.proven) throw await notAdvisoryErrorFrom(tx, request.label, 'the server', 'transaction');
-  return result.backendPid ?? 0;
+  return { pid: result.backendPid ?? 0, claim: await claiming };
+}
+
+// The holder record, read (nothing written) behind the lock statement, in the same round trip, in a
+// way that cannot fail the application's transaction (claimInTransactionStatements).
+async function readClaim(tx: postgres.TransactionSql<any>, request: LockTarget & WaitPlan): Promise<Claim | undefined> {
+  const results = (await tx.unsafe(claimInTransactionStatements(claimRequestOf(claimTarget(request))))) as unknown as { claim?: string | null }[][];
+  return parseClaim(results[1] ?? []);
+}
+
+function claimTarget(request: LockTarget & WaitPlan): ClaimTarget {
+  return { ...request, shared: false, takeover: { delay: 'auto', boundMs: 0 } };
 }

@@ -182,3 +182,29 @@ t.test('a role that cannot keep the record: auto goes on without the delay and s
     { name: 'DatabaseUnavailableError', code: 'EHOLDERS', exitCode: 69 });
   t.ok(DatabaseUnavailableError);
 });
+
+t.test('withTransactionLock waits out a cut-off holder before fn runs, and records nothing itself', async (t) => {
+  const { withTransactionLock } = await import('../src/index.js');
+  const postgres = (await import('postgres')).default;
+  const app = postgres(url, { max: 1, onnotice: () => {} });
+  t.teardown(() => app.end({ timeout: 1 }));
+  const key = uniqueKey('tx');
+  const first = await acquireLock({ url, key, heartbeatMs: 300, stopWithinMs: 700 });
+  await terminate(first.backendPid);
+  await first.lost;
+  const started = Date.now();
+  const delays: TakeoverDelay[] = [];
+  const ranAt = await withTransactionLock(app, { key, onDelay: (delay) => delays.push(delay) }, async (tx) => {
+    await tx`select 1`;
+    return Date.now();
+  });
+  t.ok(ranAt - started >= 1100, `fn ran only after the cut-off holder's bound, 1.3 s (${ranAt - started} ms)`);
+  t.equal(delays.length, 1);
+  t.equal((await holderRows(key)).length, 1, 'the cut-off row is still there (a transaction settles nothing)');
+  const again = Date.now();
+  await withTransactionLock(app, { key, lockDelay: 0 }, () => undefined);
+  t.ok(Date.now() - again < 1000, 'lockDelay 0: no wait');
+  await server.admin.unsafe(`drop function if exists public.pglock_claim`);
+  const ok = await withTransactionLock(app, { key: uniqueKey('tx-none') }, async (tx) => (await tx`select 1 as one`)[0]?.one);
+  t.equal(ok, 1, 'without the record the transaction is still usable');
+});

@@ -20,7 +20,7 @@ export interface ClaimTarget {
 
 /** The claim statement for a grant of `target` on this process's behalf. */
 export function claimFor(target: ClaimTarget): string {
-  return claimStatement(claimRequest(target));
+  return claimStatement(claimRequestOf(target));
 }
 
 /** Run the claim statement now, behind a lock statement already sent (pipelined): its outcome, never a rejection. */
@@ -85,6 +85,7 @@ export async function waitOutDelay(claim: Claim, lock: { signal: AbortSignal; lo
   if (signal?.aborted) throw new LockWaitAbortedError('cancelled while waiting out the takeover delay');
 }
 
-function claimRequest(target: ClaimTarget): ClaimRequest {
+/** What the claim statement says of this process holding `target`. */
+export function claimRequestOf(target: ClaimTarget): ClaimRequest {
   return { id: target.id, shared: target.shared, key: target.key, host: hostname(), pid: process.pid, boundMs: target.takeover.boundMs, delay: target.takeover.delay };
 }

@@ -9,7 +9,7 @@ export { acquireLock, acquireResolved, withLock } from './acquire.js';
 export { Lock } from './lock.js';
 export { type AcquireOptions, type LockChoice, type LockConnectionOptions, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS } from './options.js';
 export { type AcquireRequest, type TakeoverPlan, type WaitPlan, remaining, resolveChoice, resolveLockConnection, resolveTakeover, resolveWait } from './request.js';
-export { type ClaimOutcome, type ClaimTarget, describeDelay, sendClaim, settleClaim } from './delay.js';
+export { type ClaimOutcome, type ClaimTarget, claimRequestOf, describeDelay, sendClaim, settleClaim } from './delay.js';
 export { type BusyContext, busyError, findHolders } from './busy.js';
 export { type SessionGrant, notAdvisoryError, notAdvisoryErrorFrom, proveGrant, verifyOwnership } from './prove.js';
 export { type Engine, askEngine, classifyEngine } from './engine.js';

@@ -15,6 +15,8 @@ export interface ClaimRequest {
   boundMs: number;
   /** The delay after a cut-off holder: 'auto' (that holder's own bound), or fixed milliseconds (0: none). */
   delay: 'auto' | number;
+  /** Write this holder's row (false: a transaction lock, which only honours the others' rows). */
+  record?: boolean;
 }
 
 /** The outcome of a claim: how long to wait before starting, and who was cut off. */
@@ -37,8 +39,25 @@ export function claimStatement(request: ClaimRequest): string {
   const delay = request.delay === 'auto' ? -1 : Math.max(0, Math.ceil(request.delay));
   const call = `${CLAIM_FUNCTION}(${intLiteral(request.id)}::pg_catalog.int8, '${classid}'::pg_catalog.oid, '${objid}'::pg_catalog.oid, ` +
     `${request.key === undefined ? 'null' : textLiteral(request.key)}, ${textLiteral(request.host)}, ${intLiteral(request.pid)}, ` +
-    `${intLiteral(Math.ceil(request.boundMs))}, ${intLiteral(delay)})`;
+    `${intLiteral(Math.ceil(request.boundMs))}, ${intLiteral(delay)}, ${request.record === false ? 'false' : 'true'})`;
   return `select case when ${grantProof('pg_catalog.pg_backend_pid()', request.id, request.shared)} then ${call} end as claim`;
+}
+
+/** The claim function's signature, for to_regprocedure and grants. */
+export const CLAIM_SIGNATURE = `${CLAIM_FUNCTION}(bigint, oid, oid, text, text, integer, bigint, bigint, boolean)`;
+
+/**
+ * A read-only claim inside a transaction that must not fail (the application's own, for a
+ * transaction lock): a DO block calls the function only if it exists and this role may use it, and
+ * leaves its JSON in a transaction-local setting; read it with `readClaimSetting`. Sent behind the
+ * lock statement, in the same round trip.
+ */
+export function claimInTransactionStatements(request: ClaimRequest): string {
+  const call = claimStatement({ ...request, record: false });
+  const usable = `pg_catalog.to_regprocedure('${CLAIM_SIGNATURE}') is not null and pg_catalog.has_function_privilege('${CLAIM_SIGNATURE}', 'execute') ` +
+    `and pg_catalog.to_regclass('${HOLDERS_TABLE}') is not null and pg_catalog.has_table_privilege('${HOLDERS_TABLE}', 'select')`;
+  return `do $pglock$ begin if ${usable} then perform pg_catalog.set_config('pglock.claim', coalesce((${call}), ''), true); end if; end $pglock$; ` +
+    `select nullif(pg_catalog.current_setting('pglock.claim', true), '') as claim`;
 }
 
 /** The claim statement's outcome: a Claim, or undefined when the lock was not held. */

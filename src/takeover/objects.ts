@@ -33,10 +33,12 @@ export const CREATE_HOLDERS_TABLE = `create table if not exists ${HOLDERS_TABLE}
 // rows are then settled (deleted) and the caller's row written with its bound and that delayed start,
 // which a holder after it honours in turn if this one too is cut off, or releases before it (then the
 // row stays, with bound 0). Returns one JSON object: the delay in milliseconds (0 when the caller
-// asked for no delay: `delay` 0 still keeps the record for others) and who was cut off. Volatile: each statement inside sees what
+// asked for no delay: `delay` 0 still keeps the record for others) and who was cut off. With `record`
+// false (a transaction lock) it only reads: the delay, nothing written or settled. Volatile: each statement inside sees what
 // was committed before it ran, not the snapshot of the caller's statement. search_path is pinned.
 export const CREATE_CLAIM_FUNCTION = `create or replace function ${CLAIM_FUNCTION}(
-  p_lock_id bigint, p_classid oid, p_objid oid, p_key text, p_host text, p_pid integer, p_bound_ms bigint, p_delay_ms bigint
+  p_lock_id bigint, p_classid oid, p_objid oid, p_key text, p_host text, p_pid integer, p_bound_ms bigint, p_delay_ms bigint,
+  p_record boolean
 ) returns text language plpgsql volatile set search_path = pg_catalog, pg_temp as $claim$
 declare
   v_granted timestamptz := pg_catalog.clock_timestamp();
@@ -50,12 +52,16 @@ declare
   v_cut_bound bigint;
   r record;
 begin
+  if p_record then
+    -- The rows this claim settles, locked (a shared holder's concurrent claim waits).
+    perform from ${HOLDERS_TABLE} h
+      where h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.<>) pg_catalog.pg_backend_pid() for update;
+  end if;
   for r in select h.* from ${HOLDERS_TABLE} h
       where h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.<>) pg_catalog.pg_backend_pid()
         and not exists (select from pg_catalog.pg_locks l
           where l.locktype operator(pg_catalog.=) 'advisory' and l.pid operator(pg_catalog.=) h.backend_pid and l.granted
             and l.classid operator(pg_catalog.=) p_classid and l.objid operator(pg_catalog.=) p_objid and l.objsubid operator(pg_catalog.=) 1)
-      for update of h
   loop
     v_until := greatest(r.not_before, v_granted operator(pg_catalog.+) pg_catalog.make_interval(secs =>
       (case when p_delay_ms operator(pg_catalog.>) 0 then p_delay_ms else r.bound_ms end)::pg_catalog.float8 operator(pg_catalog./) 1000));
@@ -67,16 +73,20 @@ begin
       v_cut_granted := r.granted_at;
       v_cut_bound := r.bound_ms;
     end if;
-    delete from ${HOLDERS_TABLE} h where h.lock_id operator(pg_catalog.=) r.lock_id and h.backend_pid operator(pg_catalog.=) r.backend_pid;
+    if p_record then
+      delete from ${HOLDERS_TABLE} h where h.lock_id operator(pg_catalog.=) r.lock_id and h.backend_pid operator(pg_catalog.=) r.backend_pid;
+    end if;
   end loop;
   -- This backend's own row, left by a clean release during its own delayed start: that wait still stands.
   select h.not_before into v_own from ${HOLDERS_TABLE} h
     where h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid();
   v_worst := greatest(v_worst, v_own, v_granted);
+  if p_record then
   insert into ${HOLDERS_TABLE} as h (lock_id, backend_pid, key, host, pid, granted_at, bound_ms, not_before)
     values (p_lock_id, pg_catalog.pg_backend_pid(), p_key, p_host, p_pid, v_granted, p_bound_ms, v_worst)
     on conflict (lock_id, backend_pid) do update set key = excluded.key, host = excluded.host, pid = excluded.pid,
       granted_at = excluded.granted_at, bound_ms = excluded.bound_ms, not_before = excluded.not_before;
+  end if;
   return pg_catalog.json_build_object(
     'delayMs', case when p_delay_ms operator(pg_catalog.=) 0 then 0 else greatest(0, pg_catalog.ceil(pg_catalog.date_part('epoch', v_worst operator(pg_catalog.-) pg_catalog.clock_timestamp()) operator(pg_catalog.*) 1000))::pg_catalog.int8 end,
     'until', v_worst,
