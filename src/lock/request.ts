@@ -76,7 +76,7 @@ export function resolveTakeover(options: Pick<AcquireOptions, 'lockDelay' | 'sto
   const detect = detectWithinMs ?? 2 * heartbeatMs;
   if (detect === 0 && delay !== 0) {
     throw new UsageError('a heartbeat of 0 never notices a silent network cut, so a holder after this one could not know when it has stopped: ' +
-      'give a heartbeat, or turn the takeover delay off (lockDelay 0)');
+      'give a heartbeat, or turn the takeover delay off (lock delay 0)');
   }
   const boundMs = detect + stop;
   if (typeof delay === 'number' && delay > 0 && delay < boundMs) {

@@ -25,6 +25,10 @@ export interface RunOptions {
   /** While the command runs, check this often that the lock's server is still the primary (0: off). */
   primaryCheckMs: number;
   killAfterMs: number;
+  /** The takeover delay after a cut-off holder: 'auto' (its own bound), a fixed wait, or 0 (none). */
+  lockDelay: 'auto' | number;
+  /** This run's bound after losing the lock, besides the heartbeat: the primary check and the stop. */
+  stopWithinMs: number;
   /** Stop the command when it has run this long (undefined: no limit); exit 124. */
   maxRuntimeMs: number | undefined;
   /** The signal that stops the command (max runtime, lost lock); SIGKILL follows after killAfterMs. */

@@ -3,6 +3,7 @@ import { parseDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { ExitCode } from '../../exit-codes.js';
 import { MAX_LIMIT } from '../../key/lock-id.js';
+import { resolveTakeover } from '../../lock/index.js';
 import { DEFAULT_HISTORY } from '../../runs/index.js';
 import { CONNECT_TIMEOUT, DATABASE_URL, HELP, LOG_FORMAT } from './common-flags.js';
 import { resolveDatabaseUrl, resolveTarget } from './common-options.js';
@@ -58,6 +59,13 @@ export const RUN = {
       description: 'after the lock is lost or --max-runtime, SIGKILL the command if it is still running this long after --kill-signal',
       default: '10s',
     },
+    {
+      name: 'lock-delay',
+      value: '<auto|duration>',
+      description:
+        'after a holder that was cut off (backend terminated, network cut, pglock killed, failover), start the command only once that holder must have stopped: auto waits its own recorded bound (2 heartbeats, the primary check, 1.2 x --kill-after + 0.5s); a duration waits that long instead; 0 never waits',
+      default: 'auto',
+    },
     { name: 'max-runtime', value: '<duration>', description: `stop the command (--kill-signal, then SIGKILL after --kill-after) when it has run this long; exit ${ExitCode.TimedOut}, recorded as timed-out` },
     { name: 'kill-signal', value: '<signal>', description: 'the signal that stops the command (TERM, INT, QUIT, HUP, USR1, ...)', default: 'SIGTERM' },
     { name: 'command', short: 'c', value: '<string>', description: 'run the string with /bin/sh -c instead of an argv after --' },
@@ -83,6 +91,12 @@ export function toRunOptions(flags: ParsedFlags<typeof RUN>, positional: string[
     const other = limit !== undefined ? '--limit' : flags.fencingToken ? '--fencing-token' : minIntervalMs !== undefined ? '--min-interval' : flags.record ? '--record' : undefined;
     if (other) throw new UsageError(`--transaction-lock and ${other} cannot be used together (${other} needs a session lock)`);
   }
+  const heartbeatMs = parseDuration(flags.heartbeat, '--heartbeat');
+  const primaryCheckMs = flags.primaryCheck === undefined ? heartbeatMs : parseDuration(flags.primaryCheck, '--primary-check');
+  const killAfterMs = parseDuration(flags.killAfter, '--kill-after');
+  const lockDelay = flags.lockDelay === 'auto' ? 'auto' : parseDuration(flags.lockDelay, '--lock-delay');
+  const stopWithinMs = cliStopWithinMs(primaryCheckMs, killAfterMs);
+  checkTakeover({ lockDelay, stopWithinMs }, heartbeatMs);
   return {
     key,
     lockId,
@@ -91,9 +105,11 @@ export function toRunOptions(flags: ParsedFlags<typeof RUN>, positional: string[
     timeoutMs,
     conflictExitCode: parseExitCode(flags.conflictExitCode),
     connectTimeoutMs: parseDuration(flags.connectTimeout, '--connect-timeout'),
-    heartbeatMs: parseDuration(flags.heartbeat, '--heartbeat'),
-    primaryCheckMs: flags.primaryCheck === undefined ? parseDuration(flags.heartbeat, '--heartbeat') : parseDuration(flags.primaryCheck, '--primary-check'),
-    killAfterMs: parseDuration(flags.killAfter, '--kill-after'),
+    heartbeatMs,
+    primaryCheckMs,
+    killAfterMs,
+    lockDelay,
+    stopWithinMs,
     maxRuntimeMs: flags.maxRuntime === undefined ? undefined : parseMaxRuntime(flags.maxRuntime),
     killSignal: parseSignal(flags.killSignal),
     command,
@@ -107,6 +123,25 @@ export function toRunOptions(flags: ParsedFlags<typeof RUN>, positional: string[
     transaction: flags.transactionLock === true ? true : 'auto',
     history: parseCount(flags.history, '--history', 0),
   };
+}
+
+// What a pglock run promises after its lock is lost, besides the heartbeat's two intervals: the
+// primary check (its interval, and up to 2 s to connect) when it is on, then the stop: SIGTERM,
+// SIGKILL after --kill-after (the watchdog counts it in 0.1 s sleeps of its own: 1.2 x), and 0.5 s
+// for the signals to land. The holder record keeps it, for the takeover delay of the next holder.
+function cliStopWithinMs(primaryCheckMs: number, killAfterMs: number): number {
+  const check = primaryCheckMs > 0 ? primaryCheckMs + Math.min(primaryCheckMs, 2000) : 0;
+  return check + Math.ceil(killAfterMs * 1.2) + 500;
+}
+
+// Settings that cannot keep the promise, refused before anything runs, in the flags' words.
+function checkTakeover(takeover: { lockDelay: 'auto' | number; stopWithinMs: number }, heartbeatMs: number): void {
+  try {
+    resolveTakeover(takeover, heartbeatMs);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(error.message.replace('(lock delay 0)', '(--lock-delay 0)').replace('a heartbeat of 0', '--heartbeat 0').replace('a lock delay of', '--lock-delay'));
+  }
 }
 
 // The command after -- (an argv, no shell), or -c's line for /bin/sh.

@@ -27,6 +27,8 @@ import { findHolding } from './run-holding.js';
  *   since           string | null   ISO time: holding since (null when unknown), or waiting since
  *   backendStart    string | null   ISO time the session connected
  *   detailsHidden   boolean         PostgreSQL hid the session's details from this role
+ *   delayedUntil    string | null   ISO time: a holder whose start is delayed (the takeover delay
+ *                                   after a cut-off holder) until then; null when not delayed
  */
 export interface StatusEntry {
   key: string | null;
@@ -43,6 +45,7 @@ export interface StatusEntry {
   since: string | null;
   backendStart: string | null;
   detailsHidden: boolean;
+  delayedUntil: string | null;
 }
 
 /**
@@ -99,7 +102,7 @@ export function toRunEntry(run: RunRecord, locks: AdvisoryLockRow[]): RunEntry {
 }
 
 /** A row of pg_locks, as `locks` shows it. */
-export function toStatusEntry(row: AdvisoryLockRow): StatusEntry {
+export function toStatusEntry(row: AdvisoryLockRow, delayed: ReadonlyMap<string, string> = new Map()): StatusEntry {
   return {
     key: row.key,
     slot: row.slot,
@@ -115,5 +118,6 @@ export function toStatusEntry(row: AdvisoryLockRow): StatusEntry {
     since: row.since,
     backendStart: row.backendStart,
     detailsHidden: row.detailsHidden,
+    delayedUntil: row.granted ? delayed.get(`${row.lockId}:${row.pid}`) ?? null : null,
   };
 }

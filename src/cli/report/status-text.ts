@@ -25,7 +25,7 @@ export function renderLockTable(entries: StatusEntry[], last: string, now: Date)
   const cells = entries.map((entry) => [
     entry.key === null ? '-' : `${printable(entry.key)}${slotLabel(entry.slot)}`,
     entry.lockId,
-    entry.granted ? 'holding' : 'waiting',
+    entry.delayedUntil !== null ? `holding, start delayed until ${formatTime(entry.delayedUntil)}` : entry.granted ? 'holding' : 'waiting',
     entry.mode,
     entry.pid === 0 ? 'prepared' : String(entry.pid),
     entry.host === null ? '-' : `${printable(entry.host)}:${entry.pglockPid}`,

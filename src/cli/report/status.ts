@@ -4,6 +4,7 @@ import { DatabaseUnavailableError } from '../../errors.js';
 import { type AdvisoryLockRow, keySlot, listAdvisoryLocks } from '../../sql/holders.js';
 import { lockIdForKey } from '../../key/lock-id.js';
 import { type RunRecord, RUNS_TABLE, listRuns } from '../../runs/index.js';
+import { listDelayedStarts } from '../../takeover/index.js';
 import type { Logger } from '../logger.js';
 import { renderMetrics } from './metrics.js';
 import { toRunEntry, toStatusEntry } from './status-entry.js';
@@ -28,8 +29,10 @@ export async function showStatus(options: StatusOptions, log: Logger, write: (te
   let rows: AdvisoryLockRow[];
   let runs: RunRecord[] | null = null;
   let history: RunRecord[] = [];
+  let delayed = new Map<string, string>();
   try {
     rows = await listAdvisoryLocks(session.sql);
+    delayed = await listDelayedStarts(session.sql);
     try {
       const ids = options.key === undefined ? {} : { ids: [lockIdForKey(options.key)] };
       runs = await listRuns(session.sql, ids);
@@ -45,7 +48,7 @@ export async function showStatus(options: StatusOptions, log: Logger, write: (te
   }
   const held = rows;
   if (options.key !== undefined) rows = onlyKey(rows, options.key);
-  const entries = rows.map(toStatusEntry);
+  const entries = rows.map((row) => toStatusEntry(row, delayed));
   const runEntries = runs === null ? null : runs.map((run) => toRunEntry(run, held));
   const hidden = new Set(entries.filter((entry) => entry.detailsHidden).map((entry) => entry.pid));
   if (hidden.size > 0) {

@@ -31,6 +31,13 @@ export async function takeLock(options: RunOptions, log: Logger, signal: AbortSi
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       connectTimeoutMs: options.connectTimeoutMs,
       heartbeatMs: options.heartbeatMs,
+      lockDelay: options.lockDelay,
+      stopWithinMs: options.stopWithinMs,
+      onDelay: (delay) => log.info(delay.message, {
+        delayedUntil: delay.until.toISOString(), delayMs: delay.delayMs, cutOffHost: delay.cutOff?.host ?? undefined,
+        cutOffPid: delay.cutOff?.pid ?? undefined, cutOffBackendPid: delay.cutOff?.backendPid, cutOffBoundMs: delay.cutOff?.boundMs,
+      }),
+      onRecordUnavailable: (reason) => log.warn(reason),
       signal,
       onRetry: (reason, delayMs, attempt) => {
         if (/no free connection slot/.test(reason)) slotTries = attempt;
