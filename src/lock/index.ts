@@ -4,6 +4,7 @@
 //   pooler.ts    transaction-mode poolers                   prove.ts    the grant shown in pg_locks, on this backend
 //   record.ts    the run record's start and end             busy.ts     who holds it: the busy and timeout errors
 //   lock.ts      the Lock, held                             watch.ts    its heartbeat (heartbeat.ts), loss
+//   delay.ts     the holder's claim and the takeover delay  engine.ts   which server it is, when a grant cannot be proven
 //   acquire.ts   acquireLock and withLock: the steps        primary-check.ts  the superseded-holder check
 export { acquireLock, acquireResolved, withLock } from './acquire.js';
 export { Lock } from './lock.js';

@@ -10,6 +10,7 @@ import { type Claim, settleStatement } from '../takeover/index.js';
 import { releaseLock, takeLock } from '../sql/lock-statements.js';
 import { type ProvenLock, startHeartbeat } from '../lock/heartbeat.js';
 import { SessionLock } from './session-lock.js';
+import { type Entry, createEntry } from './entry.js';
 import { type SessionAcquireOptions, type SessionRequest, resolveSessionRequest, waitUntilFreed } from './request.js';
 
 /**
@@ -23,21 +24,6 @@ export interface LockSessionOptions extends LockConnectionOptions {
   onLost?: (error: LockLostError, lock: SessionLock) => void;
   /** Called before each connection retry. */
   onRetry?: (reason: string, delayMs: number, attempt: number) => void;
-}
-
-/** A lock id the session holds (or is taking): one server-side lock, one or more local holders. */
-interface Entry {
-  id: bigint;
-  key: string | undefined;
-  shared: boolean;
-  locks: Set<SessionLock>;
-  /** Settles once the grant is known: true when held. */
-  ready: Promise<boolean>;
-  /** Resolves once the id is free again in this session. */
-  freed: Promise<void>;
-  held?: { backendPid: number; sql(): ReservedSql; unlock(): Promise<unknown>; waiter?: Lock };
-  settle(held: boolean): void;
-  free(): void;
 }
 
 /**
@@ -215,15 +201,7 @@ export class LockSession implements AsyncDisposable {
   }
 
   #reserve(request: SessionRequest): Entry {
-    let settle!: (held: boolean) => void;
-    let free!: () => void;
-    const entry: Entry = {
-      id: request.id, key: request.key, shared: request.shared, locks: new Set(),
-      ready: new Promise((resolve) => (settle = resolve)),
-      freed: new Promise((resolve) => (free = resolve)),
-      settle: (held) => settle(held),
-      free: () => free(),
-    };
+    const entry = createEntry(request);
     this.#entries.set(request.id, entry);
     return entry;
   }
