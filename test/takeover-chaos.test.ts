@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { startFreezeProxy } from './helpers/freeze-proxy.js';
-import { FIXTURES, startPglock } from './helpers/run-pglock.js';
+import { FIXTURES, runPglock, startPglock } from './helpers/run-pglock.js';
 
 const server = await startTestServer(t, { own: true });
 const dir = mkdtempSync(join(tmpdir(), 'pglock-takeover-'));
@@ -30,7 +30,7 @@ function ticks(log: string): Map<string, { first: number; last: number; count: n
   return spans;
 }
 
-async function scenario(t: Test, name: string, cut: (holder: ReturnType<typeof startPglock>, backendPid: number) => Promise<void>, url = server.url) {
+async function scenario(t: Test, name: string, cut: (holder: ReturnType<typeof startPglock>, backendPid: number) => Promise<void>, url = server.url, lookAtStatus = false) {
   const key = uniqueKey(`takeover-${name}`);
   const log = join(dir, `${name}.log`);
   const holder = startPglock(['-d', url, '-k', key, ...FLAGS, '--', process.execPath, join(FIXTURES, 'ticker.mjs'), log, 'holder'], { detached: true });
@@ -45,6 +45,15 @@ async function scenario(t: Test, name: string, cut: (holder: ReturnType<typeof s
   await new Promise((resolve) => setTimeout(resolve, 300));
   const [row] = await server.admin.unsafe(`select pid from pg_stat_activity where application_name like $1`, [`pglock:${key}@%`]);
   await cut(holder, row!.pid);
+  if (lookAtStatus) {
+    // While the waiter holds the lock and waits, pglock status says so, and until when.
+    await waiter.waitForStderr(/was cut off without releasing it/);
+    const status = await runPglock(['status', '-d', server.url, '--key', key, '--json']);
+    const [entry] = JSON.parse(status.stdout.toString()).locks;
+    t.ok(entry?.granted && typeof entry.delayedUntil === 'string', `status --json: holding, start delayed until ${entry?.delayedUntil}`);
+    const text = await runPglock(['status', '-d', server.url, '--key', key]);
+    t.match(text.stdout.toString(), /holding, start delayed until \d{4}-\d\d-\d\dT[\d:]+Z/, 'status: the same in the table');
+  }
   const result = await waiter.result;
   t.equal(result.code, 0, `the waiter ran (${result.stderr.trim().split('\n').slice(-3).join(' | ')})`);
   t.match(result.stderr, /pglock: the previous holder \(pid \d+ on .+, backend \d+\) of the lock '.*' \(id -?\d+\) was cut off without releasing it; waiting [\d.]+m?s, until \S+, for it to have stopped \(its bound: 2\.5s\)/,
@@ -58,7 +67,7 @@ async function scenario(t: Test, name: string, cut: (holder: ReturnType<typeof s
 
 t.test('the holder\'s backend terminated', (t) => scenario(t, 'terminated', async (_holder, pid) => {
   await server.admin.unsafe(`select pg_terminate_backend(${pid})`);
-}));
+}, server.url, true));
 
 t.test('the holder\'s pglock SIGKILLed (its watchdog stops the command)', (t) => scenario(t, 'killed', async (holder) => {
   holder.child.kill('SIGKILL');
