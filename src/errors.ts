@@ -99,7 +99,10 @@ export class ReleaseRefusedError extends PglockError {
   }
 }
 
-/** The role lacks a privilege the request needs (terminating another role's session). */
+/**
+ * The role lacks a privilege the request needs: EXECUTE on the advisory-lock functions (the message
+ * gives the GRANT), or terminating another role's session (`pglock release`).
+ */
 export class PermissionError extends PglockError {
   constructor(message: string, options?: PglockErrorOptions) {
     super('EPERM', message, ExitCode.NoPermission, options);

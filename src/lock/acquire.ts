@@ -11,6 +11,7 @@ import { type RunEnd, type RunRecord, describeRun, endRunStatement, listRuns, st
 import { describeHolder, listAdvisoryLocks } from '../sql/holders.js';
 import { grantProof, isLockHeld, releaseLock, takeLock } from '../sql/lock-statements.js';
 import { intLiteral } from '../sql/literals.js';
+import { permissionErrorFor } from './privilege.js';
 import { takeSlot } from './slots.js';
 import { watchLock } from './watch.js';
 
@@ -300,7 +301,7 @@ export async function acquireLock(options: AcquireOptions): Promise<Lock> {
         options.onReconnect?.(`lost the connection to ${describeTarget(request.config, first.host)} while waiting (${describeConnectError(error)}); connecting again`);
         continue;
       }
-      throw new DatabaseUnavailableError(`lost the connection to ${describeTarget(request.config, first.host)} while taking the lock: ${describeConnectError(error)}`, { cause: error });
+      throw permissionErrorFor(error, request.config.user) ?? new DatabaseUnavailableError(`lost the connection to ${describeTarget(request.config, first.host)} while taking the lock: ${describeConnectError(error)}`, { cause: error });
     }
   }
 }
