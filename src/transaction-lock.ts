@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import { DatabaseUnavailableError, LockBusyError, LockTimeoutError, UsageError } from './errors.js';
 import { formatDuration } from './duration.js';
 import { describeHolder, listAdvisoryLocks } from './sql/holders.js';
-import { resolveLockTarget } from './key/target.js';
+import { labelOf, resolveLockTarget } from './key/target.js';
 import { grantProof, lockCall } from './sql/lock-statements.js';
 import { intLiteral } from './sql/literals.js';
 
@@ -46,7 +46,7 @@ export async function withTransactionLock<T>(
   const { timeoutMs } = options;
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) throw new UsageError(`timeoutMs must be a number of milliseconds, 0 or more, got ${timeoutMs}`);
   const wait = options.wait === true || (timeoutMs !== undefined && timeoutMs > 0);
-  const label = key === undefined ? `id ${id}` : `'${key}' (id ${id})`;
+  const label = labelOf(id, key);
   let began = false;
   try {
     return (await sql.begin(async (tx) => {

@@ -3,7 +3,8 @@ import {
   type ConnectionConfig, type Env, type ReservedSql, type Session, describeConnectError, describeTarget, isRetryable,
   applicationName, defaultApplicationName, openSession, pickDatabaseUrl, probeBackendPid, resolveConnectionConfig,
 } from '../connection/index.js';
-import { resolveLockTarget } from '../key/target.js';
+import { labelOf, resolveLockTarget } from '../key/target.js';
+import { displayKey } from '../key/display-key.js';
 import { DatabaseUnavailableError, PglockError, LockBusyError, LockLostError, LockTimeoutError, LockWaitAbortedError, RecentRunError, UsageError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { MAX_LIMIT, lockIdForKey, slotIds } from '../key/lock-id.js';
@@ -184,8 +185,7 @@ export class Lock implements AsyncDisposable {
   }
 
   describe(): string {
-    const slot = this.slot === undefined ? '' : `, slot ${this.slot}`;
-    return this.key === undefined ? `id ${this.id}${slot}` : `'${this.key}' (id ${this.id}${slot})`;
+    return labelOf(this.id, this.key, this.slot);
   }
 
   #doRelease(end: RunEnd): Promise<void> {
@@ -330,7 +330,7 @@ function resolveRequest(options: AcquireOptions): LockRequest {
   }
   return {
     id, key, config, shared, limit, timeoutMs, record, minIntervalMs, transaction,
-    label: key === undefined ? `id ${id}` : `'${key}' (id ${id})`,
+    label: labelOf(id, key),
     wait: options.wait === true || (timeoutMs !== undefined && timeoutMs > 0),
     deadline: timeoutMs !== undefined && timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
     heartbeatMs: options.heartbeatMs ?? 5000,
@@ -472,7 +472,7 @@ async function recordStart(request: LockRequest, session: Session): Promise<Reco
     // Holding the key's only lock, no run of it can still be running; with a limit, one may.
     const phrase = describeRun(result.previous, request.limit > 1 ? 'unknown' : 'no');
     throw new RecentRunError(
-      `the last run of ${request.key === undefined ? `lock id ${request.id}` : `'${request.key}'`} ${phrase}, ` +
+      `the last run of ${request.key === undefined ? `lock id ${request.id}` : `'${displayKey(request.key)}'`} ${phrase}, ` +
         `less than the minimum interval (${formatDuration(request.minIntervalMs!)}) ago`,
       result.previous, request.minIntervalMs!,
     );

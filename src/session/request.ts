@@ -1,6 +1,6 @@
 import { LockTimeoutError, LockWaitAbortedError, UsageError } from '../errors.js';
 import { formatDuration } from '../duration.js';
-import { resolveLockTarget } from '../key/target.js';
+import { labelOf, resolveLockTarget } from '../key/target.js';
 
 /** What one `LockSession.acquire` asks for. */
 export interface SessionAcquireOptions {
@@ -39,7 +39,7 @@ export function resolveSessionRequest(options: SessionAcquireOptions): SessionRe
   const wait = options.wait === true || (timeoutMs !== undefined && timeoutMs > 0);
   return {
     id, key, shared: options.shared === true, wait, timeoutMs, signal: options.signal,
-    label: key === undefined ? `id ${id}` : `'${key}' (id ${id})`,
+    label: labelOf(id, key),
     deadline: wait && timeoutMs !== undefined && timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
   };
 }

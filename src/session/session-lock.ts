@@ -1,5 +1,6 @@
 import type { ReservedSql } from '../connection/index.js';
 import { LockLostError } from '../errors.js';
+import { labelOf } from '../key/target.js';
 
 /** What a SessionLock needs from the session that holds it. */
 export interface SessionLockBinding {
@@ -68,7 +69,7 @@ export class SessionLock implements AsyncDisposable {
   }
 
   describe(): string {
-    return this.key === undefined ? `id ${this.id}` : `'${this.key}' (id ${this.id})`;
+    return labelOf(this.id, this.key);
   }
 
   /** The session could not prove the lock any more: abort the signal, resolve `lost`. */
