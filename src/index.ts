@@ -9,6 +9,6 @@ export { RUNS_TABLE, CREATE_RUNS_TABLE, MIGRATE_RUNS_TABLE, describeRun, listRun
 export { resolveConnectionConfig, describeTarget, type ConnectionConfig } from './connection/index.js';
 export {
   PglockError, UsageError, LockBusyError, LockTimeoutError, LockWaitAbortedError,
-  DatabaseUnavailableError, StandbyError, LockLostError, RecentRunError, PermissionError,
+  DatabaseUnavailableError, StandbyError, LockLostError, RecentRunError, PermissionError, type ReportedError,
 } from './errors.js';
 export { ExitCode } from './exit-codes.js';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
-import { LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
+import { LockLostError, LockWaitAbortedError, type ReportedError, UsageError } from '../errors.js';
 import { type Lock, type LockConnectionOptions, acquireLock } from '../lock/acquire.js';
 import { resolveLockTarget } from '../key/target.js';
 import { type Backoff, createBackoff, sleep } from './backoff.js';
@@ -20,7 +20,7 @@ export interface ElectOptions extends LockConnectionOptions {
   /** Called after each term, once onLeading has settled: why it ended. */
   onStopped?: (end: TermEnd) => void;
   /** Called for what went wrong while contending (cannot connect, a standby) or leading (onLeading threw). */
-  onError?: (error: Error) => void;
+  onError?: (error: ReportedError) => void;
   /** Delays before contending again after an error or a lost term (default 250 ms doubling to 10 s, with jitter). */
   retry?: { minDelayMs?: number; maxDelayMs?: number };
 }
