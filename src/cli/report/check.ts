@@ -1,9 +1,9 @@
-import { describeTarget, openSession, applicationName } from '../connection/index.js';
-import { listAdvisoryLocks } from '../sql/holders.js';
-import { listRuns } from '../runs/index.js';
+import { describeTarget, openSession, applicationName } from '../../connection/index.js';
+import { listAdvisoryLocks } from '../../sql/holders.js';
+import { listRuns } from '../../runs/index.js';
 import { judgeRun } from './check-verdict.js';
 import { readRecords } from './read-records.js';
-import type { CheckOptions } from './options.js';
+import type { CheckOptions } from '../args/options.js';
 import { findHolding } from './run-holding.js';
 import { toRunEntry } from './status.js';
 

@@ -1,9 +1,9 @@
-import { type Session, describeConnectError, describeTarget, openSession, applicationName } from '../connection/index.js';
-import { DatabaseUnavailableError, PermissionError, ReleaseRefusedError } from '../errors.js';
-import { type AdvisoryLockRow, describeHolder, listAdvisoryLocks } from '../sql/holders.js';
-import { lockIdHalves } from '../key/lock-id.js';
-import { intLiteral } from '../sql/literals.js';
-import type { ReleaseOptions } from './options.js';
+import { type Session, describeConnectError, describeTarget, openSession, applicationName } from '../../connection/index.js';
+import { DatabaseUnavailableError, PermissionError, ReleaseRefusedError } from '../../errors.js';
+import { type AdvisoryLockRow, describeHolder, listAdvisoryLocks } from '../../sql/holders.js';
+import { lockIdHalves } from '../../key/lock-id.js';
+import { intLiteral } from '../../sql/literals.js';
+import type { ReleaseOptions } from '../args/options.js';
 
 // `pglock release --key K`: break a stuck lock by terminating the session that holds it. A pglock
 // holder sees its session close, stops its command and exits 70, as on any loss, so the old

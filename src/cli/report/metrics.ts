@@ -1,6 +1,6 @@
-import { type AdvisoryLockRow, slotOf } from '../sql/holders.js';
-import { lockIdForKey } from '../key/lock-id.js';
-import type { RunRecord } from '../runs/index.js';
+import { type AdvisoryLockRow, slotOf } from '../../sql/holders.js';
+import { lockIdForKey } from '../../key/lock-id.js';
+import type { RunRecord } from '../../runs/index.js';
 
 // `pglock status --format prometheus`: the text exposition format (version 0.0.4), for the
 // node_exporter textfile collector. Per key: its last run's start, end, duration, exit code and

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
-import type { CommandSpec } from './options.js';
+import { ExitCode, SIGNAL_EXIT_BASE } from '../../exit-codes.js';
+import type { CommandSpec } from '../args/options.js';
 import { signalNumber } from './signals.js';
 import { WATCHDOG_DONE, launcherRunLine, withWatchdog } from './watchdog.js';
 

@@ -1,10 +1,10 @@
-import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
-import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
-import { lockIdForKey, parseLockId } from '../key/lock-id.js';
+import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../../connection/index.js';
+import { parseDuration } from '../../duration.js';
+import { UsageError } from '../../errors.js';
+import { lockIdForKey, parseLockId } from '../../key/lock-id.js';
 import { parseCount, parsePositiveDuration } from './parse-values.js';
 import { CONNECT_TIMEOUT, DATABASE_URL, HELP, JSON_FLAG, KEY, LOCK_ID, LOG_FORMAT } from './common-flags.js';
-import type { ProgramSpec } from './flags.js';
+import type { ProgramSpec } from './scan-args.js';
 import type { CheckOptions, HistoryOptions, LogFormat, ReleaseOptions } from './options.js';
 
 // The operators' subcommands (check, and after it history and release): their tables and the

@@ -1,6 +1,6 @@
-import { formatDuration } from '../duration.js';
-import { ExitCode } from '../exit-codes.js';
-import { type RunRecord, describeOutcome } from '../runs/index.js';
+import { formatDuration } from '../../duration.js';
+import { ExitCode } from '../../exit-codes.js';
+import { type RunRecord, describeOutcome } from '../../runs/index.js';
 import { toStillRunning } from './run-holding.js';
 
 /** What `pglock check` concluded about a key's last run. */

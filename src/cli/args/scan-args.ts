@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs as scanTokens } from 'node:util';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 
 // A small command-line grammar on top of node:util's parseArgs, which does the POSIX part (short
 // clusters such as -wq, -kname, --flag=value, --). What it lacks, this adds: stopping at the first

@@ -1,17 +1,17 @@
-import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../connection/index.js';
-import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
-import { MAX_LIMIT, lockIdForKey, parseLockId } from '../key/lock-id.js';
-import { DEFAULT_HISTORY } from '../runs/index.js';
+import { type Env, pickDatabaseUrl, resolveConnectionConfig } from '../../connection/index.js';
+import { parseDuration } from '../../duration.js';
+import { UsageError } from '../../errors.js';
+import { ExitCode } from '../../exit-codes.js';
+import { MAX_LIMIT, lockIdForKey, parseLockId } from '../../key/lock-id.js';
+import { DEFAULT_HISTORY } from '../../runs/index.js';
 import type { CheckOptions, CommandSpec, CompletionOptions, HistoryOptions, KeyOptions, LogFormat, ReleaseOptions, RunOptions, StatusOptions, Verbosity } from './options.js';
-import { type ProgramSpec, scanArgs } from './flags.js';
+import { type ProgramSpec, scanArgs } from './scan-args.js';
 import { CONNECT_TIMEOUT, HELP, LOG_FORMAT } from './common-flags.js';
-import { CHECK, HISTORY, RELEASE, toCheckOptions, toHistoryOptions, toReleaseOptions } from './parse-ops.js';
+import { CHECK, HISTORY, RELEASE, toCheckOptions, toHistoryOptions, toReleaseOptions } from './check-program.js';
 import { parseCount, parseMaxRuntime, parseSignal } from './parse-values.js';
 import { SEE_ALSO } from './see-also.js';
 import { readVersion } from './version.js';
-import { checkOutputWritable } from './write-output.js';
+import { checkOutputWritable } from '../report/write-output.js';
 
 export type ParseResult =
   | { kind: 'run'; options: RunOptions }

@@ -1,15 +1,15 @@
-import { describeConnectError, openSession, applicationName } from '../connection/index.js';
-import { describeTarget } from '../connection/index.js';
-import { formatDuration } from '../duration.js';
-import { DatabaseUnavailableError } from '../errors.js';
-import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks } from '../sql/holders.js';
-import { lockIdForKey } from '../key/lock-id.js';
-import { type RunRecord, RUNS_TABLE, describeOutcome, listRuns } from '../runs/index.js';
-import type { Logger } from './logger.js';
+import { describeConnectError, openSession, applicationName } from '../../connection/index.js';
+import { describeTarget } from '../../connection/index.js';
+import { formatDuration } from '../../duration.js';
+import { DatabaseUnavailableError } from '../../errors.js';
+import { type AdvisoryLockRow, formatAge, keySlot, listAdvisoryLocks } from '../../sql/holders.js';
+import { lockIdForKey } from '../../key/lock-id.js';
+import { type RunRecord, RUNS_TABLE, describeOutcome, listRuns } from '../../runs/index.js';
+import type { Logger } from '../logger.js';
 import { renderMetrics } from './metrics.js';
 import { findHolding, toStillRunning } from './run-holding.js';
 import { writeAtomically } from './write-output.js';
-import type { StatusOptions } from './options.js';
+import type { StatusOptions } from '../args/options.js';
 
 /**
  * `pglock status --json` prints one line: { "version": 2, "locks": StatusEntry[], "runs": RunEntry[] | null }

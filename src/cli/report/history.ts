@@ -1,8 +1,8 @@
-import { describeTarget, openSession, applicationName } from '../connection/index.js';
-import { formatDuration } from '../duration.js';
-import { listAdvisoryLocks } from '../sql/holders.js';
-import { listRuns } from '../runs/index.js';
-import type { HistoryOptions } from './options.js';
+import { describeTarget, openSession, applicationName } from '../../connection/index.js';
+import { formatDuration } from '../../duration.js';
+import { listAdvisoryLocks } from '../../sql/holders.js';
+import { listRuns } from '../../runs/index.js';
+import type { HistoryOptions } from '../args/options.js';
 import { readRecords } from './read-records.js';
 import { type RunEntry, toRunEntry } from './status.js';
 

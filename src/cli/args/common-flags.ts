@@ -1,4 +1,4 @@
-import type { FlagSpec } from './flags.js';
+import type { FlagSpec } from './scan-args.js';
 
 // The flags every subcommand that talks to the database shares, written once.
 export const HELP: FlagSpec = { name: 'help', short: 'h', description: 'show this help', action: 'help' };

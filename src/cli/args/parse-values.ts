@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
-import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
+import { parseDuration } from '../../duration.js';
+import { UsageError } from '../../errors.js';
 
 // Option values the operators' options take (issue 22): counts, ages, run times, signals. Each
 // bad value is one line and 64, naming the option and what it got.
