@@ -1,5 +1,5 @@
 // Write man/pglock.1, pglock(1), from the same sources as --help: the program specs
-// (src/cli/parse-args.ts: options, values, defaults, choices, subcommands), the exit codes
+// (src/cli/args/: options, values, defaults, choices, subcommands), the exit codes
 // (src/exit-codes.ts) and the libpq variables pglock reads (src/connection/keywords.ts), read from
 // tsc's output in dist/; the prose (DESCRIPTION, ENVIRONMENT, FILES, EXAMPLES, SEE ALSO) is
 // hand-written in man/prose.roff. Run by npm run build, after tsc; the page is not committed.
@@ -9,10 +9,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
-const { listPrograms } = await import(new URL('dist/cli/parse-args.js', root).href);
+const { listPrograms } = await import(new URL('dist/cli/args/parse-args.js', root).href);
 const { ExitCode, EXIT_CODE_MEANINGS, SIGNAL_EXIT_BASE } = await import(new URL('dist/exit-codes.js', root).href);
 const { ENV_KEYWORDS } = await import(new URL('dist/connection/keywords.js', root).href);
-const { GUIDES } = await import(new URL('dist/cli/see-also.js', root).href);
+const { GUIDES } = await import(new URL('dist/cli/args/see-also.js', root).href);
 const { version, description } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
 
 const page = renderPage(listPrograms(), readFileSync(new URL('man/prose.roff', root), 'utf8'));
@@ -28,7 +28,7 @@ function renderPage({ run, subcommands }, prose) {
   };
   return [
     '.\\" pglock(1). Made by scripts/man.js (npm run build) from the program specs in',
-    '.\\" src/cli/parse-args.ts, src/exit-codes.ts and man/prose.roff: edit those, not this file.',
+    '.\\" src/cli/args/, src/exit-codes.ts and man/prose.roff: edit those, not this file.',
     `.TH PGLOCK 1 "" "pglock ${version}" "User Commands"`,
     '.\\" No hyphenation: names such as PGLOCK_DATABASE_URL and --conflict-exit-code stay whole.',
     '.nh',

@@ -6,7 +6,7 @@ import { startTestServer, uniqueKey } from './helpers/server.js';
 import { runPglock } from './helpers/run-pglock.js';
 import { lockIdForKey } from '../src/key/lock-id.js';
 import { listRuns } from '../src/index.js';
-import type { RunEntry } from '../src/cli/status.js';
+import type { RunEntry } from '../src/cli/report/status-entry.js';
 
 const server = await startTestServer(t, { own: true });
 const url = server.url;

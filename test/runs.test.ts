@@ -11,7 +11,7 @@ import { FIXTURES, PGLOCK_BIN, type RunResult, cleanEnv, runPglock, startPglock 
 import { readSections } from './helpers/overlap.js';
 import { lockIdForKey } from '../src/key/lock-id.js';
 import { LockBusyError, RecentRunError, acquireLock, withLock } from '../src/index.js';
-import type { RunEntry } from '../src/cli/status.js';
+import type { RunEntry } from '../src/cli/report/status-entry.js';
 
 const server = await startTestServer(t);
 const url = server.url;

@@ -8,7 +8,7 @@ import t from 'tap';
 import postgres from 'postgres';
 import { listAdvisoryLocks } from '../src/sql/holders.js';
 import { lockIdForKey } from '../src/key/lock-id.js';
-import type { StatusEntry } from '../src/cli/status.js';
+import type { StatusEntry } from '../src/cli/report/status-entry.js';
 import { freePort, startTestServer, uniqueKey } from './helpers/server.js';
 import { type Running, eventually, runPglock, startPglock } from './helpers/run-pglock.js';
 import { lockRows } from './helpers/locks.js';

@@ -1,4 +1,4 @@
-import type { LogFormat, Verbosity } from './options.js';
+import type { LogFormat, Verbosity } from './args/options.js';
 
 export type Level = 'error' | 'warn' | 'notice' | 'info';
 

@@ -1,15 +1,15 @@
 import { passwordsIn, secretsOf } from '../connection/index.js';
 import { PglockError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { printCompletion } from './completion.js';
-import { checkLastRun } from './check.js';
-import { showHistory } from './history.js';
-import { releaseHolders } from './release.js';
-import { printKey } from './key-command.js';
+import { printCompletion } from './completion/completion-script.js';
+import { checkLastRun } from './report/check.js';
+import { showHistory } from './report/history.js';
+import { releaseHolders } from './report/release.js';
+import { printKey } from './report/key-command.js';
 import { type Logger, createLogger } from './logger.js';
-import { parseArgs, requestedLogFormat } from './parse-args.js';
-import { runLocked } from './run.js';
-import { showStatus } from './status.js';
+import { parseArgs, requestedLogFormat } from './args/parse-args.js';
+import { runLocked } from './run/run-locked.js';
+import { showStatus } from './report/status.js';
 
 // The CLI entry: parse, run, and turn any error into one line on stderr and its exit code.
 export async function main(argv: string[] = process.argv.slice(2)): Promise<never> {

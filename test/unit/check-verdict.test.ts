@@ -1,5 +1,5 @@
 import t from 'tap';
-import { judgeRun } from '../../src/cli/check-verdict.js';
+import { judgeRun } from '../../src/cli/report/check-verdict.js';
 import type { RunRecord } from '../../src/runs/index.js';
 
 const run = (over: Partial<RunRecord>): RunRecord => ({

@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { completionScript } from '../../src/cli/completion.js';
-import { listPrograms, parseArgs } from '../../src/cli/parse-args.js';
+import { completionScript } from '../../src/cli/completion/completion-script.js';
+import { listPrograms, parseArgs } from '../../src/cli/args/parse-args.js';
 import { PGLOCK_BIN } from '../helpers/run-pglock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pglock-completion-'));

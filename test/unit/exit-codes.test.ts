@@ -1,5 +1,5 @@
 import t from 'tap';
-import { exitCodeForChild } from '../../src/cli/child.js';
+import { exitCodeForChild } from '../../src/cli/run/child-exit.js';
 import { ExitCode } from '../../src/exit-codes.js';
 import { DatabaseUnavailableError, LockBusyError, LockLostError, LockTimeoutError, PglockError, UsageError } from '../../src/errors.js';
 

@@ -6,8 +6,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { listPrograms, parseArgs } from '../../src/cli/parse-args.js';
-import { SEE_ALSO } from '../../src/cli/see-also.js';
+import { listPrograms, parseArgs } from '../../src/cli/args/parse-args.js';
+import { SEE_ALSO } from '../../src/cli/args/see-also.js';
 import { ExitCode, SIGNAL_EXIT_BASE } from '../../src/exit-codes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

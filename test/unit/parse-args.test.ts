@@ -1,6 +1,6 @@
 import t from 'tap';
-import { parseArgs, requestedLogFormat } from '../../src/cli/parse-args.js';
-import type { RunOptions } from '../../src/cli/options.js';
+import { parseArgs, requestedLogFormat } from '../../src/cli/args/parse-args.js';
+import type { RunOptions } from '../../src/cli/args/options.js';
 
 const env = { PGHOST: 'localhost' };
 const parse = (argv: string[], extraEnv: Record<string, string> = {}): RunOptions => {

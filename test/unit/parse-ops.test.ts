@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseArgs } from '../../src/cli/parse-args.js';
+import { parseArgs } from '../../src/cli/args/parse-args.js';
 import { UsageError } from '../../src/errors.js';
 
 const env = { PGHOST: 'localhost' };

@@ -1,4 +1,4 @@
-import type { ProgramSpec } from '../flags.js';
+import type { ProgramSpec } from '../args/flag-spec.js';
 
 // What every shell's script needs from the program specs, in one plain shape.
 

@@ -1,6 +1,6 @@
-import { formatDuration } from '../duration.js';
+import { formatDuration } from '../../duration.js';
 import type { RunningChild } from './child.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 // Stopping the command before it ends by itself: when the lock is lost, and at --max-runtime.
 

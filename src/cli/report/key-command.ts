@@ -1,6 +1,6 @@
-import { lockIdForKey, lockIdHalves, lockIdSql, slotIds } from '../key/lock-id.js';
-import { lockCall } from '../sql/lock-statements.js';
-import type { KeyOptions } from './options.js';
+import { lockIdForKey, lockIdHalves, lockIdSql, slotIds } from '../../key/lock-id.js';
+import { lockCall } from '../../sql/lock-statements.js';
+import type { KeyOptions } from '../args/options.js';
 
 // `pglock key <name>`: what pglock locks for a key, for people who lock the same thing from psql
 // or another language. Printed on stdout, since that is what was asked for.

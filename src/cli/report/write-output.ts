@@ -1,6 +1,6 @@
 import { accessSync, constants, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 
 // --output FILE: the report is written to a temporary file beside FILE, then renamed over it, so a
 // reader (node_exporter's textfile collector) never sees half a file.

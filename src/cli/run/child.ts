@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
-import type { CommandSpec } from './options.js';
-import { signalNumber } from './signals.js';
+import type { CommandSpec } from '../args/options.js';
 import { WATCHDOG_DONE, launcherRunLine, withWatchdog } from './watchdog.js';
 
 /** How the child ended: an exit code, a signal, or a failure to start it. */
@@ -113,16 +111,4 @@ function spawnLauncher(command: CommandSpec, options: StartChildOptions): Launch
       },
     },
   };
-}
-
-/** The exit code pglock passes on: the child's code, 128+N for signal N, 126/127 for spawn failures. */
-export function exitCodeForChild(exit: ChildExit): number {
-  switch (exit.kind) {
-    case 'exited':
-      return exit.code;
-    case 'signaled':
-      return SIGNAL_EXIT_BASE + signalNumber(exit.signal);
-    case 'spawn-failed':
-      return exit.errno === 'ENOENT' ? ExitCode.NotFound : ExitCode.CannotExecute;
-  }
 }

@@ -1,10 +1,11 @@
-import { describeTarget, openSession, applicationName } from '../connection/index.js';
-import { formatDuration } from '../duration.js';
-import { listAdvisoryLocks } from '../sql/holders.js';
-import { listRuns } from '../runs/index.js';
-import type { HistoryOptions } from './options.js';
+import { describeTarget, openSession, applicationName } from '../../connection/index.js';
+import { formatDuration } from '../../duration.js';
+import { listAdvisoryLocks } from '../../sql/holders.js';
+import { listRuns } from '../../runs/index.js';
+import type { HistoryOptions } from '../args/options.js';
 import { readRecords } from './read-records.js';
-import { type RunEntry, toRunEntry } from './status.js';
+import { alignColumns, formatLockLabel, formatTime, printable } from './format.js';
+import { type RunEntry, toRunEntry } from './status-entry.js';
 
 // `pglock history --key K`: the key's kept runs (--history of them), newest first, on stdout: a
 // table, or with --json one object { version: 1, key, lockId, runs: RunEntry[] } (RunEntry as in
@@ -21,7 +22,7 @@ export async function showHistory(options: HistoryOptions, write: (text: string)
     locks: await listAdvisoryLocks(sql, { ids: [options.lockId] }),
   }));
   const entries = runs.map((run) => toRunEntry(run, locks));
-  const label = options.key === undefined ? `lock id ${options.lockId}` : `'${printable(options.key)}'`;
+  const label = formatLockLabel(options.key, options.lockId);
   if (options.json) write(`${JSON.stringify({ version: 1, key: options.key ?? null, lockId: String(options.lockId), runs: entries })}\n`);
   else write(entries.length === 0 ? `no recorded run of ${label} (runs are recorded with --record, --min-interval or --fencing-token)\n` : renderHistory(entries));
   return 0;
@@ -31,8 +32,8 @@ const COLUMNS = ['STARTED', 'ENDED', 'DURATION', 'HOST', 'PID', 'OUTCOME', 'EXIT
 
 function renderHistory(entries: RunEntry[]): string {
   const rows = [COLUMNS, ...entries.map((entry) => [
-    `${time(entry.startedAt)} (${formatDuration(entry.ageMs)} ago)`,
-    entry.endedAt === null ? '-' : time(entry.endedAt),
+    `${formatTime(entry.startedAt)} (${formatDuration(entry.ageMs)} ago)`,
+    entry.endedAt === null ? '-' : formatTime(entry.endedAt),
     entry.durationMs === null ? '-' : formatDuration(entry.durationMs),
     entry.host === null ? '-' : printable(entry.host),
     entry.pglockPid === null ? '-' : String(entry.pglockPid),
@@ -40,20 +41,11 @@ function renderHistory(entries: RunEntry[]): string {
     entry.exitCode === null ? (entry.signal ?? '-') : String(entry.exitCode),
     entry.fencingToken,
   ])];
-  const widths = COLUMNS.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return `${rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n')}\n`;
+  return `${alignColumns(rows).join('\n')}\n`;
 }
 
 // An unfinished run: still running while its pglock holds the lock, else its end was never written.
 function outcome(entry: RunEntry): string {
   if (entry.outcome !== 'running') return entry.outcome;
   return entry.holding === false ? 'no end recorded' : 'running';
-}
-
-function time(iso: string): string {
-  return iso.replace(/\.\d+Z$/, 'Z');
-}
-
-function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, '?');
 }

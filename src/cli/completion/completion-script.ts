@@ -1,9 +1,9 @@
-import type { CompletionOptions } from './options.js';
-import { listPrograms } from './parse-args.js';
-import { bashScript } from './completion/bash.js';
-import { fishScript } from './completion/fish.js';
-import { type Completable, toCompletable } from './completion/model.js';
-import { zshScript } from './completion/zsh.js';
+import type { CompletionOptions } from '../args/options.js';
+import { listPrograms } from '../args/parse-args.js';
+import { bashScript } from './bash.js';
+import { fishScript } from './fish.js';
+import { type Completable, toCompletable } from './model.js';
+import { zshScript } from './zsh.js';
 
 // `pglock completion <shell>`: a completion script made from the same program specs that parse the
 // command line, so a new option, subcommand or choice is completed as soon as it exists. Key names

@@ -1,5 +1,5 @@
-import { type AdvisoryLockRow, slotOf } from '../sql/holders.js';
-import type { RunRecord, StillRunning } from '../runs/index.js';
+import { type AdvisoryLockRow, slotOf } from '../../sql/holders.js';
+import type { RunRecord, StillRunning } from '../../runs/index.js';
 
 // Does the run's pglock (host and pid, from its application_name) hold a lock of the key now?
 // PostgreSQL keeps at most 63 bytes of application_name: the host there may be cut short.

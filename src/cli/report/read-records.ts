@@ -1,8 +1,8 @@
-import { describeConnectError } from '../connection/index.js';
-import type { Session } from '../connection/index.js';
-import { DatabaseUnavailableError } from '../errors.js';
-import type { SqlClient } from '../sql/holders.js';
-import { RUNS_TABLE } from '../runs/index.js';
+import { describeConnectError } from '../../connection/index.js';
+import type { Session } from '../../connection/index.js';
+import { DatabaseUnavailableError } from '../../errors.js';
+import type { SqlClient } from '../../sql/holders.js';
+import { RUNS_TABLE } from '../../runs/index.js';
 
 // Read what a report needs on an open session, then close it. Any failure is 69, one line; a role
 // that may not read the run record is told which grant it lacks.

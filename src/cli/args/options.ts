@@ -1,4 +1,4 @@
-import type { ConnectionConfig } from '../connection/index.js';
+import type { ConnectionConfig } from '../../connection/index.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 export type LogFormat = 'text' | 'json';

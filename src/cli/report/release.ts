@@ -1,9 +1,10 @@
-import { type Session, describeConnectError, describeTarget, openSession, applicationName } from '../connection/index.js';
-import { DatabaseUnavailableError, PermissionError, ReleaseRefusedError } from '../errors.js';
-import { type AdvisoryLockRow, describeHolder, listAdvisoryLocks } from '../sql/holders.js';
-import { lockIdHalves } from '../key/lock-id.js';
-import { intLiteral } from '../sql/literals.js';
-import type { ReleaseOptions } from './options.js';
+import { type Session, describeConnectError, describeTarget, openSession, applicationName } from '../../connection/index.js';
+import { DatabaseUnavailableError, PermissionError, ReleaseRefusedError } from '../../errors.js';
+import { type AdvisoryLockRow, describeHolder, listAdvisoryLocks } from '../../sql/holders.js';
+import { lockIdHalves } from '../../key/lock-id.js';
+import { intLiteral } from '../../sql/literals.js';
+import type { ReleaseOptions } from '../args/options.js';
+import { formatLockLabel } from './format.js';
 
 // `pglock release --key K`: break a stuck lock by terminating the session that holds it. A pglock
 // holder sees its session close, stops its command and exits 70, as on any loss, so the old
@@ -12,7 +13,7 @@ import type { ReleaseOptions } from './options.js';
 export async function releaseHolders(options: ReleaseOptions, write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
   const session = await openSession(options.connection, { connectTimeoutMs: options.connectTimeoutMs, applicationName: applicationName('pglock-release'), heartbeatMs: 0 });
   const target = describeTarget(options.connection, session.host);
-  const label = options.key === undefined ? `lock id ${options.lockId}` : `'${options.key.replace(/[\x00-\x1f\x7f]/g, '?')}'`;
+  const label = formatLockLabel(options.key, options.lockId);
   try {
     const holders = (await listHolders(session, target)).filter((row) => row.lockId === String(options.lockId) || (options.key !== undefined && row.key === options.key && (row.slot ?? -1) >= 0));
     const strangers = holders.filter((row) => row.pglock === null);

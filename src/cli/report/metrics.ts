@@ -1,6 +1,7 @@
-import { type AdvisoryLockRow, slotOf } from '../sql/holders.js';
-import { lockIdForKey } from '../key/lock-id.js';
-import type { RunRecord } from '../runs/index.js';
+import { type AdvisoryLockRow, slotOf } from '../../sql/holders.js';
+import { lockIdForKey } from '../../key/lock-id.js';
+import type { RunRecord } from '../../runs/index.js';
+import { runSucceeded } from './check-verdict.js';
 
 // `pglock status --format prometheus`: the text exposition format (version 0.0.4), for the
 // node_exporter textfile collector. Per key: its last run's start, end, duration, exit code and
@@ -11,13 +12,6 @@ interface Family {
   name: string;
   help: string;
   samples: { labels: string; value: number }[];
-}
-
-const SUCCEEDED = new Set(['exited', 'completed', 'released']);
-
-/** Whether a finished run succeeded (exit 0, a completed callback, a plain release). */
-export function runSucceeded(run: RunRecord): boolean {
-  return SUCCEEDED.has(run.outcome) && (run.outcome !== 'exited' || run.exitCode === 0);
 }
 
 /**

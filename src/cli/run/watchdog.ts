@@ -1,4 +1,4 @@
-import type { CommandSpec } from './options.js';
+import type { CommandSpec } from '../args/options.js';
 
 // The child never outlives pglock, and it is spawned before the lock is granted, so that the
 // handoff costs a pipe write instead of a fork of Node. The command is started through this

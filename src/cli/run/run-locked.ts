@@ -1,19 +1,19 @@
 import { isatty } from 'node:tty';
-import { type Lock, acquireLock } from '../lock/acquire.js';
-import { applicationName } from '../connection/index.js';
-import { watchPrimary } from '../lock/primary-check.js';
-import { describeTarget } from '../connection/index.js';
-import { formatDuration } from '../duration.js';
-import { LockBusyError, LockWaitAbortedError, RecentRunError } from '../errors.js';
-import { type RunEnd, describeRun } from '../runs/index.js';
-import { ExitCode, SIGNAL_EXIT_BASE } from '../exit-codes.js';
-import { type ChildExit, type RunningChild, exitCodeForChild, prepareChild } from './child.js';
+import type { Lock } from '../../lock/acquire.js';
+import { applicationName } from '../../connection/index.js';
+import { watchPrimary } from '../../lock/primary-check.js';
+import { formatDuration } from '../../duration.js';
+import type { RunEnd } from '../../runs/index.js';
+import { ExitCode, SIGNAL_EXIT_BASE } from '../../exit-codes.js';
+import { type RunningChild, prepareChild } from './child.js';
+import { describeExit, exitCodeForChild, runEnd } from './child-exit.js';
 import { findExecutable } from './find-executable.js';
-import type { Logger } from './logger.js';
-import type { RunOptions } from './options.js';
+import type { Logger } from '../logger.js';
+import type { RunOptions } from '../args/options.js';
 import { runState } from './run-state.js';
 import { armMaxRuntime, stopChild } from './stop-child.js';
 import { type ForwardedSignal, isFromTerminal, signalNumber, trapSignals } from './signals.js';
+import { logAcquired, takeLock } from './take-lock.js';
 
 // pglock's life: connect and take the lock (a signal cancels the wait), run the child while
 // holding it (signals are forwarded; losing the lock stops the child), release, report.
@@ -108,78 +108,6 @@ function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown
   return promise.then((value) => ({ value }), (error: unknown) => ({ error }));
 }
 
-async function takeLock(options: RunOptions, log: Logger, signal: AbortSignal, onConnecting: () => void): Promise<Lock | undefined> {
-  let slotTries = 0;
-  try {
-    const { service, ignoredParams } = options.connection;
-    if (service) log.info(`connection settings from service '${service.name}' in ${service.file}`);
-    if (ignoredParams.length > 0) log.info(`ignoring connection parameters pglock does not use: ${ignoredParams.join(', ')}`);
-    log.info(`connecting to ${describeTarget(options.connection)}`);
-    const lock = await acquireLock({
-      ...(options.key === undefined ? { lockId: options.lockId } : { key: options.key }),
-      connection: options.connection,
-      wait: options.wait,
-      shared: options.shared,
-      ...(options.limit === undefined ? {} : { limit: options.limit }),
-      fencingToken: options.fencingToken,
-      record: options.record,
-      ...(options.history === undefined ? {} : { history: options.history }),
-      ...(options.minIntervalMs === undefined ? {} : { minIntervalMs: options.minIntervalMs }),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      connectTimeoutMs: options.connectTimeoutMs,
-      heartbeatMs: options.heartbeatMs,
-      signal,
-      onRetry: (reason, delayMs, attempt) => {
-        if (/no free connection slot/.test(reason)) slotTries = attempt;
-        const what = slotTries === attempt ? 'waiting for a connection slot' : 'cannot connect yet';
-        log.info(`${what} (${reason}); try ${attempt} failed, retrying in ${formatDuration(delayMs)}`);
-      },
-      onReconnect: (reason) => log.warn(reason),
-      onTransactionMode: (reason) => log.info(reason),
-      transaction: options.transaction,
-      onConnecting,
-    });
-    if (slotTries > 0) log.info(`got a connection slot after ${slotTries + 1} tries`);
-    return lock;
-  } catch (error) {
-    if (error instanceof LockWaitAbortedError && signal.aborted) return undefined;
-    if (error instanceof RecentRunError) {
-      const { lastRun } = error;
-      log.notice(`the last run of ${label(options)} ${describeRun(lastRun, options.limit === undefined ? 'no' : 'unknown')}; ` +
-        `--min-interval ${formatDuration(error.minIntervalMs)}: not running the command`, {
-        code: error.code, exitCode: options.conflictExitCode,
-        lastRunStartedAt: lastRun.startedAt.toISOString(), lastRunAgeMs: lastRun.ageMs, lastRunHost: lastRun.host, lastRunPid: lastRun.pid,
-        lastRunOutcome: lastRun.outcome, lastRunExitCode: lastRun.exitCode ?? undefined, lastRunSignal: lastRun.signal ?? undefined,
-      });
-      return undefined;
-    }
-    if (error instanceof LockBusyError) {
-      log.notice(`${error.message}; not running the command`, { code: error.code, holders: error.holders.join('; ') || undefined, exitCode: options.conflictExitCode });
-      return undefined;
-    }
-    throw error;
-  }
-}
-
-// Logged only once the command has been told to run: nothing delays the handoff.
-function logAcquired(lock: Lock, options: RunOptions, started: number, log: Logger): void {
-  const details = [
-    `id ${lock.id}`,
-    ...(lock.shared ? ['shared'] : []),
-    ...(lock.slot === undefined ? [] : [`slot ${lock.slot} of ${options.limit}`]),
-    ...(lock.fencingToken === undefined ? [] : [`fencing token ${lock.fencingToken}`]),
-    `backend ${lock.backendPid}`,
-  ];
-  log.info(`acquired lock ${label(options)} (${details.join(', ')}) after ${formatDuration(Date.now() - started)}`, {
-    heldId: String(lock.id), slot: lock.slot, shared: lock.shared || undefined,
-    fencingToken: lock.fencingToken === undefined ? undefined : String(lock.fencingToken), backendPid: lock.backendPid,
-  });
-}
-
-function label(options: RunOptions): string {
-  return options.key === undefined ? `id ${options.lockId}` : `'${options.key}'`;
-}
-
 async function releaseQuietly(lock: Lock, end: RunEnd, log: Logger): Promise<void> {
   try {
     // pglock exits right after: once the unlock is confirmed, it need not wait for the socket.
@@ -197,17 +125,4 @@ function signalExit(signal: ForwardedSignal, log: Logger): number {
 
 function childEnv(options: RunOptions): Record<string, string> {
   return { PGLOCK_KEY: options.key ?? '', PGLOCK_LOCK_ID: String(options.lockId) };
-}
-
-// How the run ended, for the run record. A command that could not start does not count as a run.
-function runEnd(exit: ChildExit): RunEnd {
-  if (exit.kind === 'exited') return { outcome: 'exited', exitCode: exit.code };
-  if (exit.kind === 'signaled') return { outcome: 'signaled', signal: exit.signal };
-  return { outcome: 'not-started' };
-}
-
-function describeExit(exit: ChildExit): string {
-  if (exit.kind === 'exited') return `exited with ${exit.code}`;
-  if (exit.kind === 'signaled') return `was killed by ${exit.signal}`;
-  return `could not start (${exit.errno})`;
 }

@@ -1,11 +1,12 @@
-import { describeTarget, openSession, applicationName } from '../connection/index.js';
-import { listAdvisoryLocks } from '../sql/holders.js';
-import { listRuns } from '../runs/index.js';
+import { describeTarget, openSession, applicationName } from '../../connection/index.js';
+import { listAdvisoryLocks } from '../../sql/holders.js';
+import { listRuns } from '../../runs/index.js';
 import { judgeRun } from './check-verdict.js';
 import { readRecords } from './read-records.js';
-import type { CheckOptions } from './options.js';
+import type { CheckOptions } from '../args/options.js';
 import { findHolding } from './run-holding.js';
-import { toRunEntry } from './status.js';
+import { formatLockLabel } from './format.js';
+import { toRunEntry } from './status-entry.js';
 
 // `pglock check --key K --max-age 25h`: a dead man's check for a probe (Kubernetes, cron, Nagios).
 // It reads the key's last run and its holders in one session, judges it by the database's clock,
@@ -25,7 +26,7 @@ export async function checkLastRun(options: CheckOptions, write: (text: string) 
   }));
   const [run] = runs;
   const holding = run === undefined ? false : findHolding(run, locks);
-  const label = options.key === undefined ? `lock id ${options.lockId}` : `'${options.key.replace(/[\x00-\x1f\x7f]/g, '?')}'`;
+  const label = formatLockLabel(options.key, options.lockId);
   const result = judgeRun(run, holding, label, options.maxAgeMs, options.anyExit);
   if (options.json) {
     write(`${JSON.stringify({
