@@ -6,6 +6,7 @@ import t from 'tap';
 import { UsageError, acquireLock, elect, lockIdForKey, lockIdSql, openLockSession, withTransactionLock } from '../src/index.js';
 import { escapeControls } from '../src/key/display-key.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
+import { runPglock, startPglock } from './helpers/run-pglock.js';
 
 const server = await startTestServer(t);
 const url = server.url;
@@ -50,4 +51,46 @@ t.test('a 64 KiB key works, held whole; describe() and messages show a prefix an
   const busy = await acquireLock({ url, key }).then(() => undefined, (error: Error) => error);
   t.ok(busy && busy.message.length < 400, `a busy message of ${busy?.message.length} characters`);
   t.match(busy?.message, `the lock '${key.slice(0, 64)}…' (a key of 65536 bytes, id ${lockIdForKey(key)}) is held by`);
+});
+
+t.test('the CLI: a key over 64 KiB exits 64 before connecting, in one short line (it was 71, spawn E2BIG)', async (t) => {
+  const started = Date.now();
+  const result = await runPglock(['-d', nowhere, '--connect-timeout', '30s', '-k', 'k'.repeat(131_071), '--', 'true']);
+  t.equal(result.code, 64, result.stderr.slice(0, 300));
+  t.ok(Date.now() - started < 10_000, 'before connecting');
+  t.equal(result.stderr, `pglock: error: the lock key is 131071 bytes long; at most 65536 bytes of UTF-8 are allowed, got '${'k'.repeat(64)}…'\n`);
+  const fromEnv = await runPglock(['-d', nowhere, '--', 'true'], { env: { PGLOCK_KEY: 'k'.repeat(65_537) } });
+  t.equal(fromEnv.code, 64, 'PGLOCK_KEY too');
+});
+
+t.test('the CLI: a 64 KiB key runs, the command gets it whole; -v and the busy line show a prefix', async (t) => {
+  const key = `${uniqueKey('long-cli')}-${'k'.repeat(65_536)}`.slice(0, 65_536);
+  const holder = startPglock(['-d', url, '-k', key, '-v', '--', 'sh', '-c', 'printf %s "$PGLOCK_KEY" | wc -c; sleep 30']);
+  await holder.waitForStderr(/running sh/);
+  const shown = `'${key.slice(0, 64)}…'`;
+  t.match(holder.stderrSoFar(), `pglock: acquired lock ${shown} (`);
+  t.ok(holder.stderrSoFar().length < 1000, `-v: ${holder.stderrSoFar().length} characters`);
+  const busy = await runPglock(['-d', url, '-k', key, '--', 'true']);
+  t.equal(busy.code, 75);
+  t.match(busy.stderr, `the lock ${shown} (a key of 65536 bytes, id ${lockIdForKey(key)}) is held by`);
+  t.ok(busy.stderr.length < 400, `busy: ${busy.stderr.length} characters`);
+  holder.child.kill('SIGTERM');
+  const ended = await holder.result;
+  t.equal(ended.stdout.toString().trim(), '65536', 'PGLOCK_KEY whole');
+});
+
+t.test('the CLI: a key with a newline is one escaped line in -v and the busy line', async (t) => {
+  const key = `${uniqueKey('nl')}\nsecond line\x1b[31m`;
+  const shown = escapeControls(key);
+  const holder = startPglock(['-d', url, '-k', key, '-v', '--', 'sleep', '30']);
+  await holder.waitForStderr(/running sleep/);
+  t.match(holder.stderrSoFar(), `pglock: acquired lock '${shown}' (`);
+  const busy = await runPglock(['-d', url, '-k', key, '--', 'true']);
+  t.equal(busy.code, 75);
+  t.equal(busy.stderr.split('\n').length, 2, 'one line');
+  t.match(busy.stderr, `the lock '${shown}' (id ${lockIdForKey(key)})`);
+  const status = await runPglock(['status', '-d', url, '--key', key]);
+  t.notMatch(status.stdout.toString(), /\x1b|second line\n/, 'status: escaped too');
+  holder.child.kill('SIGTERM');
+  await holder.result;
 });

@@ -1,6 +1,7 @@
 import { RUNS_TABLE, type RunRecord, describeOutcome } from '../../runs/index.js';
 import { formatAge } from '../../sql/holders.js';
 import type { StatusOptions } from '../args/options.js';
+import { displayKey } from '../../key/display-key.js';
 import { alignColumns, formatAgo, formatTime, printable } from './format.js';
 import { toStillRunning } from './run-holding.js';
 import type { RunEntry, StatusEntry } from './status-entry.js';
@@ -9,7 +10,7 @@ import type { RunEntry, StatusEntry } from './status-entry.js';
 
 /** The line under the table: how many locks, holders and waiters, and where. */
 export function summarizeLocks(entries: StatusEntry[], options: StatusOptions): string {
-  const where = `${options.key === undefined ? '' : ` for key '${printable(options.key)}'`} in database '${printable(options.connection.database)}'`;
+  const where = `${options.key === undefined ? '' : ` for key '${displayKey(options.key)}'`} in database '${printable(options.connection.database)}'`;
   if (entries.length === 0) return `no advisory locks${where}`;
   const holders = entries.filter((entry) => entry.granted).length;
   const waiters = entries.length - holders;
@@ -23,7 +24,7 @@ const COLUMNS = ['KEY', 'LOCK ID', 'STATE', 'MODE', 'PID', 'PGLOCK', 'APPLICATIO
 export function renderLockTable(entries: StatusEntry[], last: string, now: Date): string {
   if (entries.length === 0) return `${last}\n`;
   const cells = entries.map((entry) => [
-    entry.key === null ? '-' : `${printable(entry.key)}${slotLabel(entry.slot)}`,
+    entry.key === null ? '-' : `${displayKey(entry.key)}${slotLabel(entry.slot)}`,
     entry.lockId,
     entry.granted ? 'holding' : 'waiting',
     entry.mode,
@@ -63,12 +64,12 @@ export function renderLastRuns(entries: RunEntry[] | null, runs: RunRecord[], op
   const phrases = runs.map((run, i) => describeOutcome(run, toStillRunning(entries[i]!.holding)));
   if (options.key !== undefined) {
     const [entry] = entries;
-    if (entry === undefined) return `no recorded run of '${printable(options.key)}' (runs are recorded with --record, --min-interval or --fencing-token)\n`;
-    return `last run of '${printable(options.key)}': started ${started(entry)}${pglock(entry, ' on ')}, ${phrases[0]}; fencing token ${entry.fencingToken}\n`;
+    if (entry === undefined) return `no recorded run of '${displayKey(options.key)}' (runs are recorded with --record, --min-interval or --fencing-token)\n`;
+    return `last run of '${displayKey(options.key)}': started ${started(entry)}${pglock(entry, ' on ')}, ${phrases[0]}; fencing token ${entry.fencingToken}\n`;
   }
   if (entries.length === 0) return '';
   const rows = [['KEY', 'STARTED', 'PGLOCK', 'OUTCOME', 'FENCING TOKEN'], ...entries.map((entry, i) => [
-    entry.key === null ? `id ${entry.lockId}` : printable(entry.key), started(entry), pglock(entry) || '-', phrases[i]!, entry.fencingToken,
+    entry.key === null ? `id ${entry.lockId}` : displayKey(entry.key), started(entry), pglock(entry) || '-', phrases[i]!, entry.fencingToken,
   ])];
   return `\nlast recorded runs (${RUNS_TABLE}):\n${alignColumns(rows).join('\n')}\n`;
 }
