@@ -57,8 +57,8 @@ async function terminate(session: Session, row: AdvisoryLockRow, label: string, 
   } catch (error) {
     if ((error as { code?: unknown }).code === '42501') {
       throw new PermissionError(`role '${options.connection.user}' may not terminate backend ${row.pid} (${whoHolds(row)}), which holds the lock ${label}: ` +
-        `it takes the holder's own role, or membership in pg_signal_backend (a superuser's session: a superuser); ` +
-        `as a superuser, run: grant pg_signal_backend to "${options.connection.user.replaceAll('"', '""')}"; (${describeConnectError(error)})`, { cause: error });
+        `${describeConnectError(error)}; it takes the holder's own role, or membership in pg_signal_backend (a superuser's session: a superuser); ` +
+        `as a superuser, run: grant pg_signal_backend to "${options.connection.user.replaceAll('"', '""')}";`, { cause: error });
     }
     throw new DatabaseUnavailableError(`cannot terminate backend ${row.pid} at ${target}: ${describeConnectError(error)}`, { cause: error });
   }
