@@ -34,8 +34,13 @@ export function renderLockTable(entries: StatusEntry[], last: string, now: Date)
     client(entry),
     since(entry, now),
   ]);
-  return `${alignColumns([COLUMNS, ...cells]).join('\n')}\n${last}\n`;
+  const note = entries.some((entry) => entry.since === null && !entry.detailsHidden) ? `\n${UNKNOWN_SINCE}` : '';
+  return `${alignColumns([COLUMNS, ...cells]).join('\n')}\n${last}${note}\n`;
 }
+
+// The legend for a SINCE that cannot be known (issue 28): said once, under the table.
+const UNKNOWN_SINCE = 'SINCE unknown: PostgreSQL does not record when a lock was granted; pglock knows it only for a ' +
+  "pglock's own lock (its heartbeat says), so for another session it shows when the session began: the lock was taken then or later";
 
 function slotLabel(slot: number | null): string {
   if (slot === null || slot === 0) return '';
@@ -49,7 +54,11 @@ function client(entry: StatusEntry): string {
 }
 
 function since(entry: StatusEntry, now: Date): string {
-  if (entry.since === null) return entry.detailsHidden ? '(hidden)' : '?';
+  if (entry.since === null && entry.detailsHidden) return '(hidden)';
+  if (entry.since === null) {
+    const began = entry.backendStart === null ? undefined : formatAge(entry.backendStart, now);
+    return began === undefined ? 'unknown' : `unknown (session began ${began} ago)`;
+  }
   const age = formatAge(entry.since, now);
   return `${age ?? '?'} ago (${formatTime(entry.since)})`;
 }
