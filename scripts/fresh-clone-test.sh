@@ -24,7 +24,10 @@ check() { # check <description> <command...>: run it, show its tail when it fail
   if "$@" >"$log" 2>&1; then
     echo "fresh-clone: ok: $what"; passed=$((passed + 1))
   else
-    echo "fresh-clone: FAILED: $what"; tail -n 25 "$log" | sed 's/^/    /'; failed=$((failed + 1))
+    echo "fresh-clone: FAILED: $what"; failed=$((failed + 1))
+    # tap's failures first (a whole suite's tail shows only its summary), then the tail.
+    grep -E '^ *not ok ' "$log" | head -n 20 | sed 's/^/    /' || true
+    tail -n 25 "$log" | sed 's/^/    /'
   fi
 }
 
