@@ -20,6 +20,13 @@ export class PglockError extends Error {
   }
 }
 
+/**
+ * What a callback such as elect's onError receives: a PglockError (cannot connect, the lock lost),
+ * or whatever the caller's own code threw; either way `code` can be read without a cast (a string
+ * when the error has one, as PglockErrors, Node's system errors and PostgreSQL's errors do).
+ */
+export type ReportedError = PglockError | (Error & { code?: string });
+
 /** Bad input from the caller (CLI flags, library options). */
 export class UsageError extends PglockError {
   constructor(message: string, options?: PglockErrorOptions) {
@@ -109,7 +116,10 @@ export class ReleaseRefusedError extends PglockError {
   }
 }
 
-/** The role lacks a privilege the request needs (terminating another role's session). */
+/**
+ * The role lacks a privilege the request needs: EXECUTE on the advisory-lock functions (the message
+ * gives the GRANT), or terminating another role's session (`pglock release`).
+ */
 export class PermissionError extends PglockError {
   constructor(message: string, options?: PglockErrorOptions) {
     super('EPERM', message, ExitCode.NoPermission, options);

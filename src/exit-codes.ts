@@ -25,7 +25,10 @@ export const ExitCode = {
   CheckNeverRan: 4,
   /** `pglock release`: the holder is not a pglock, and --force was not given. */
   ReleaseRefused: 65,
-  /** `pglock release`: this role may not terminate the holder (needs the same role or pg_signal_backend). */
+  /**
+   * No privilege: the role may not call the advisory-lock functions (the message gives the GRANT),
+   * or `pglock release` may not terminate the holder (needs the same role or pg_signal_backend).
+   */
   NoPermission: 77,
   /** The command was found but could not be executed. */
   CannotExecute: 126,
@@ -51,7 +54,7 @@ export const EXIT_CODE_MEANINGS: Record<ExitCodeName, string> = {
   CheckOverrunning: 'pglock check: the last run is still running, and started longer ago than --max-age',
   CheckNeverRan: 'pglock check: no run of the key was ever recorded',
   ReleaseRefused: 'pglock release: the holder is not a pglock, and --force was not given',
-  NoPermission: 'pglock release: this role may not terminate the holder (the same role or pg_signal_backend is needed)',
+  NoPermission: 'no privilege: the role may not call the advisory-lock functions (the message gives the GRANT to run), or pglock release may not terminate the holder (the same role or pg_signal_backend is needed)',
   CannotExecute: 'the command was found but could not be executed',
   NotFound: 'the command was not found',
 };

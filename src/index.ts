@@ -11,6 +11,6 @@ export { HOLDERS_TABLE, CREATE_HOLDERS_TABLE, CREATE_CLAIM_FUNCTION, type Takeov
 export { resolveConnectionConfig, describeTarget, type ConnectionConfig } from './connection/index.js';
 export {
   PglockError, UsageError, LockBusyError, LockTimeoutError, LockWaitAbortedError,
-  DatabaseUnavailableError, StandbyError, LockLostError, RecentRunError, FencedError,
+  DatabaseUnavailableError, StandbyError, LockLostError, RecentRunError, FencedError, PermissionError, type ReportedError,
 } from './errors.js';
 export { ExitCode } from './exit-codes.js';

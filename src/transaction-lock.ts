@@ -3,6 +3,7 @@ import { UsageError } from './errors.js';
 import type { LockTarget } from './key/target.js';
 import { type LockChoice, type WaitPlan, type ClaimTarget, busyError, claimRequestOf, describeDelay, findHolders, notAdvisoryErrorFrom, remaining, resolveChoice } from './lock/index.js';
 import { sleep } from './sleep.js';
+import { permissionErrorFor } from './lock/privilege.js';
 import { takeLock } from './sql/lock-statements.js';
 import { type Claim, type TakeoverDelay, claimInTransactionStatements, parseClaim } from './takeover/index.js';
 
@@ -82,7 +83,9 @@ async function takeInTransaction(tx: postgres.TransactionSql<any>, request: Lock
   const taking = takeLock(tx, { id: request.id, shared: false, wait: request.wait, level: 'transaction', ...remaining(request) });
   const claiming = honour ? readClaim(tx, request) : undefined;
   claiming?.catch(() => undefined);
-  const result = await taking;
+  const result = await taking.catch((error: unknown) => {
+    throw permissionErrorFor(error, undefined) ?? error;
+  });
   // A wait that timed out has aborted the transaction: nothing more can be asked in it.
   if (!result.granted) throw busyError(request, request.wait ? undefined : await findHolders(tx, [request.id], result.backendPid));
   if (!result.proven) throw await notAdvisoryErrorFrom(tx, request.label, 'the server', 'transaction');

@@ -24,7 +24,7 @@ t.test('never ran (4), ok (0), failed (2), --any-exit, stale (1): one line on st
   result = await check(key, '--max-age', '25h');
   t.equal(result.code, 0, 'ok');
   t.equal(lines(result.stdout).length, 1);
-  t.match(result.stdout.toString(), new RegExp(`^OK: the last run of '.*' started \\d+m?s ago \\(\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z\\) on ${host} \\(pid \\d+\\) and exited 0 after \\d+m?s; --max-age 25h\\n$`));
+  t.match(result.stdout.toString(), new RegExp(`^OK: the last run of '.*' started [\\d.]+m?s ago \\(\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z\\) on ${host} \\(pid \\d+\\) and exited 0 after [\\d.]+m?s; --max-age 25h\\n$`));
 
   t.equal((await runPglock(['-d', url, '-k', key, '--record', '--', 'sh', '-c', 'exit 3'])).code, 3);
   result = await check(key, '--max-age', '25h');

@@ -219,7 +219,11 @@ t.test('no host given: the default Unix socket, with peer authentication as an O
   execFileSync('chmod', ['-R', 'a+rX', installed]);
   const bin = join(installed, 'bin', 'pglock.cjs');
   const env = { ...cleanEnv(), PGPORT: String(server.port), PGDATABASE: 'postgres', HOME: '/' };
-  const command = root ? ['runuser', '-u', osUser, '--', process.execPath, bin] : [process.execPath, bin];
+  // `env -u NODE_OPTIONS`: tap puts its hooks (in this checkout's node_modules) into NODE_OPTIONS of
+  // every process a test spawns, even with an env that lacks it; the other OS user cannot read them
+  // when the checkout is in a private (0700) directory, and its node would fail to start (issue 28).
+  const node = ['env', '-u', 'NODE_OPTIONS', process.execPath, bin];
+  const command = root ? ['runuser', '-u', osUser, '--', ...node] : node;
   const args = ['-v', '-k', uniqueKey('peer'), '--', 'sh', '-c', 'echo "ran as $(id -un)"'];
   let out = '';
   let code = 0;

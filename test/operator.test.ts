@@ -204,8 +204,11 @@ t.test('pglock key: the id equals the SQL formula on the server, and the printed
     await session.unsafe(statement!);
     const busy = await runPglock(['-d', url, '-k', key, '--', 'true']);
     t.equal(busy.code, 75, 'the lock taken with the printed SQL is the one pglock takes');
+    const tryLine = text.stdout.toString().split('\n').find((line) => line.startsWith('select pg_try_advisory_lock(('));
+    const [tried] = await server.admin.unsafe<{ pg_try_advisory_lock: boolean }[]>(tryLine!);
+    t.equal(tried?.pg_try_advisory_lock, false, 'the printed fail-fast form is refused while it is held');
     await session.unsafe(`select pg_advisory_unlock(${printed.lockId})`);
-    const byNumber = text.stdout.toString().split('\n').find((line) => line.includes('-- the same, by number'));
+    const byNumber = text.stdout.toString().split('\n').find((line) => line.startsWith('select pg_catalog.pg_advisory_lock('));
     await session.unsafe(byNumber!);
     t.equal((await runPglock(['-d', url, '-k', key, '--', 'true'])).code, 75, 'so does the by-number line');
     await session.unsafe('select pg_advisory_unlock_all()');

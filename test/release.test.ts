@@ -61,6 +61,23 @@ t.test('without the privilege: one line and 77; with pg_signal_backend it works'
   t.equal(denied.stderr.trim().split('\n').length, 1);
   t.match(denied.stderr, new RegExp(`^pglock: error: role '${releaser}' may not terminate backend \\d+ \\(pglock on .*\\), which holds the lock .*pg_signal_backend`));
   t.notMatch(denied.stderr, /releaser-pw|holder-pw/, 'no password');
+  t.match(denied.stderr, `as a superuser, run: grant pg_signal_backend to "${releaser}";`, 'the GRANT that fixes it');
+  t.equal(denied.stderr.match(/backend \d+/g)?.length, 1, 'the backend named once');
+
+  // A holder that is not a pglock, of another role, seen by a role without pg_read_all_stats: one
+  // clear line, not `backend N (backend N (user …; other details hidden: …))` (issue 28).
+  const otherKey = uniqueKey('release-perm-sql');
+  const sql = postgres(as(holderRole, 'holder-pw'), { max: 1, connection: { application_name: 'etl-script' }, onnotice: () => undefined });
+  t.teardown(() => sql.end({ timeout: 1 }).catch(() => undefined));
+  const [{ pid }] = await sql.unsafe<[{ pid: number }]>(`select pg_advisory_lock(${lockIdForKey(otherKey)}), pg_backend_pid() as pid`);
+  const deniedSql = await runPglock(['release', '-d', as(releaser, 'releaser-pw'), '--key', otherKey, '--force']);
+  t.equal(deniedSql.code, 77, deniedSql.stderr);
+  t.equal(deniedSql.stderr.trim().split('\n').length, 1);
+  t.match(deniedSql.stderr, new RegExp(`^pglock: error: role '${releaser}' may not terminate backend ${pid} \\((application 'etl-script', )?user (${holderRole}|hidden)\\), which holds the lock '${otherKey}': `));
+  t.equal(deniedSql.stderr.match(/backend \d+/g)?.length, 1, 'the backend named once');
+  t.notMatch(deniedSql.stderr, /details hidden|pg_read_all_stats/, 'nothing about seeing other sessions');
+  await sql.end({ timeout: 1 });
+
   await server.admin.unsafe(`grant pg_signal_backend to ${releaser}`);
   const allowed = await runPglock(['release', '-d', as(releaser, 'releaser-pw'), '--key', key]);
   t.equal(allowed.code, 0, allowed.stderr);

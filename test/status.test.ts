@@ -256,6 +256,22 @@ t.test('pglock status --key: only that key, whoever holds it; SQL sessions have 
   await stop(other);
 });
 
+t.test('pglock status: a holder that is not pglock: SINCE unknown, said why, with when its session began (issue 28)', async (t) => {
+  const key = uniqueKey('sql-holder');
+  const client = sqlSession(t, 'etl-script');
+  const session = await client.reserve();
+  t.teardown(() => session.release());
+  await session.unsafe(`select pg_advisory_lock(${lockIdForKey(key)}::bigint)`);
+  const text = await status(['--key', key]);
+  const row = text.out.split('\n').find((line) => line.includes('etl-script'));
+  t.match(row, /holding .* unknown \(session began [\dms.]+ ago\)$/, 'SINCE: unknown, and when the session began');
+  t.match(text.out, '\nSINCE unknown: PostgreSQL does not record when a lock was granted;', 'a legend under the table');
+  const [entry] = await statusJson(['--key', key]);
+  t.match(entry, { key, pglockPid: null, host: null, since: null, backendStart: String }, 'JSON: since null, backendStart known; with --key, the key');
+  t.match((await statusJson()).find((e) => e.applicationName === 'etl-script'), { key: null }, 'without --key: key null');
+  await session.unsafe('select pg_advisory_unlock_all()');
+});
+
 t.test('pglock status: the slots and the gate of --limit', async (t) => {
   const key = uniqueKey('limit');
   const holders = [await holdWithPglock(key, ['-n', '2']), await holdWithPglock(key, ['-n', '2'])];

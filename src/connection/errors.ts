@@ -1,5 +1,6 @@
-import { DatabaseUnavailableError, StandbyError } from '../errors.js';
+import { DatabaseUnavailableError, type PglockError, StandbyError } from '../errors.js';
 import { formatDuration } from '../duration.js';
+import { permissionErrorFor } from '../lock/privilege.js';
 import { type ConnectionConfig, type HostSpec, describeHost, describeTarget } from './config.js';
 
 // How connection failures are classified and told: which are worth another try, which mean the
@@ -12,6 +13,8 @@ const RETRYABLE = new Set([
   // pglock's own: the server is a standby (in a failover, it may be promoted in a moment).
   'ESTANDBY',
 ]);
+
+const TIMED_OUT = new Set(['CONNECT_TIMEOUT', 'ETIMEDOUT']);
 
 export function isRetryable(error: unknown): boolean {
   return RETRYABLE.has(errorCode(error));
@@ -86,9 +89,17 @@ export function standbyError(config: ConnectionConfig, spec: HostSpec): StandbyE
   );
 }
 
-/** The final error after the connect deadline: one host's cause, or each host and what it was. */
-export function unavailableError(config: ConnectionConfig, failures: HostFailure[], timeoutMs: number, retried: boolean): DatabaseUnavailableError {
-  const within = retried ? ` within ${formatDuration(timeoutMs)}` : '';
+/**
+ * The final error after the connect deadline: one host's cause, or each host and what it was. A
+ * primary that refused the setup statement's advisory-lock call for want of a privilege: a
+ * PermissionError instead (exit 77), with the GRANT to run.
+ */
+export function unavailableError(config: ConnectionConfig, failures: HostFailure[], timeoutMs: number, retried: boolean): PglockError {
+  const denied = failures.map(({ error }) => permissionErrorFor(error, config.user)).find((error) => error !== undefined);
+  if (denied) return denied;
+  // How long pglock tried: after several rounds, or when one attempt used up the whole time.
+  const timedOut = failures.some(({ error }) => TIMED_OUT.has(errorCode(error)));
+  const within = retried || timedOut ? ` within ${formatDuration(timeoutMs)}` : '';
   if (failures.length === 1) {
     const { spec, error } = failures[0]!;
     if (errorCode(error) === 'ESTANDBY') return standbyError(config, spec);

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
+import { LockLostError, LockWaitAbortedError, type ReportedError, UsageError } from '../errors.js';
 import { type Lock, type LockConnectionOptions, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS, acquireResolved, resolveChoice, resolveLockConnection, resolveTakeover } from '../lock/index.js';
 import { type Backoff, createBackoff } from './backoff.js';
 import { pickDefined } from '../pick-defined.js';
@@ -20,7 +20,7 @@ export interface ElectOptions extends LockConnectionOptions {
   /** Called after each term, once onLeading has settled: why it ended. */
   onStopped?: (end: TermEnd) => void;
   /** Called for what went wrong while contending (cannot connect, a standby) or leading (onLeading threw). */
-  onError?: (error: Error) => void;
+  onError?: (error: ReportedError) => void;
   /** Delays before contending again after an error or a lost term (default 250 ms doubling to 10 s, with jitter). */
   retry?: { minDelayMs?: number; maxDelayMs?: number };
 }

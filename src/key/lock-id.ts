@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { checkKey } from './check-key.js';
 import { sha256Words } from './sha256.js';
 
 const INT64_MIN = -(2n ** 63n);
@@ -8,7 +9,7 @@ const INT64_MAX = 2n ** 63n - 1n;
 // read as a signed big-endian 64-bit integer. The same id in SQL:
 //   ('x' || left(encode(sha256(convert_to(key, 'UTF8')), 'hex'), 16))::bit(64)::bigint
 export function lockIdForKey(key: string): bigint {
-  if (key.length === 0) throw new UsageError('the lock key must not be empty');
+  checkKey(key);
   const [high, low] = sha256Words(Buffer.from(key, 'utf8'));
   return BigInt.asIntN(64, (BigInt(high!) << 32n) | BigInt(low!));
 }
@@ -32,10 +33,25 @@ export function lockIdHalves(id: bigint): { classid: string; objid: string } {
   return { classid: String(unsigned >> 32n), objid: String(unsigned & 0xffffffffn) };
 }
 
-/** The SQL expression that yields the same id as lockIdForKey, with the key as a literal. */
+/**
+ * The SQL expression that yields the same id as lockIdForKey, with the key as a literal: a plain
+ * '…' literal, or, when the key holds control characters, an E'…' literal with them escaped, so
+ * that the statement stays on one line (a key with NUL is a UsageError, as everywhere).
+ */
 export function lockIdSql(key: string): string {
-  const literal = `'${key.replaceAll("'", "''")}'`;
-  return `('x' || left(encode(sha256(convert_to(${literal}, 'UTF8')), 'hex'), 16))::bit(64)::bigint`;
+  checkKey(key);
+  return `('x' || left(encode(sha256(convert_to(${sqlLiteral(key)}, 'UTF8')), 'hex'), 16))::bit(64)::bigint`;
+}
+
+function sqlLiteral(text: string): string {
+  const quoted = text.replaceAll("'", "''");
+  if (!/[\p{Cc}\u2028\u2029]/u.test(text)) return `'${quoted}'`;
+  const escaped = quoted.replaceAll('\\', '\\\\').replace(/[\p{Cc}\u2028\u2029]/gu, (c) => {
+    const code = c.codePointAt(0)!;
+    // \xHH is a byte: only ASCII may be written so; \uHHHH is the character (UTF-8 servers).
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return `E'${escaped}'`;
 }
 
 /** The signed 64-bit id of a bigint advisory lock from its pg_locks halves (the inverse of lockIdHalves). */

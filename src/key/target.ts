@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { displayKey, isShortened } from './display-key.js';
 import { lockIdForKey } from './lock-id.js';
 
 /** A lock named once: its id, the key it came from (if any), and how messages name it. */
@@ -21,8 +22,14 @@ export function resolveLockTarget(options: { key?: string | undefined; lockId?: 
   return { id, key: options.key, label: labelOf(id, options.key) };
 }
 
-/** How messages name a lock: `'<key>' (id <id>)`, with a slot when one is held. */
+/**
+ * How messages name a lock: `'<key>' (id <id>)`, with a slot when one is held. The key with its
+ * control characters escaped; a long key as its first characters and `…`, then its length and the
+ * id (see key/display-key.ts).
+ */
 export function labelOf(id: bigint, key: string | undefined, slot?: number): string {
   const inner = `id ${id}${slot === undefined ? '' : `, slot ${slot}`}`;
-  return key === undefined ? inner : `'${key}' (${inner})`;
+  if (key === undefined) return inner;
+  const length = isShortened(key) ? `a key of ${Buffer.byteLength(key, 'utf8')} bytes, ` : '';
+  return `'${displayKey(key)}' (${length}${inner})`;
 }

@@ -10,6 +10,7 @@ import type { Claim } from '../takeover/index.js';
 import { Lock } from './lock.js';
 import type { AcquireOptions } from './options.js';
 import { canHoldInTransaction, isTransactionPooler, takeInTransaction } from './pooler.js';
+import { permissionErrorFor } from './privilege.js';
 import { proveGrant } from './prove.js';
 import { recordStart } from './record.js';
 import { type AcquireRequest, type WaitPlan, resolveAcquireRequest } from './request.js';
@@ -78,7 +79,7 @@ async function acquire(request: AcquireRequest): Promise<Lock> {
         options.onReconnect?.(`lost the connection to ${describeTarget(request.config, first.host)} while waiting (${describeConnectError(error)}); connecting again`);
         continue;
       }
-      throw new DatabaseUnavailableError(`lost the connection to ${describeTarget(request.config, first.host)} while taking the lock: ${describeConnectError(error)}`, { cause: error });
+      throw permissionErrorFor(error, request.config.user) ?? new DatabaseUnavailableError(`lost the connection to ${describeTarget(request.config, first.host)} while taking the lock: ${describeConnectError(error)}`, { cause: error });
     }
   }
 }

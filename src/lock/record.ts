@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { type Session, applicationName, openSession } from '../connection/index.js';
 import { RecentRunError } from '../errors.js';
+import { displayKey } from '../key/display-key.js';
 import { formatDuration } from '../duration.js';
 import { type RunEnd, type RunRecord, describeRun, endRunStatement, startRun } from '../runs/index.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './options.js';
@@ -30,7 +31,7 @@ export async function recordStart(request: AcquireRequest, session: Session): Pr
     // Holding the key's only lock, no run of it can still be running; with a limit, one may.
     const phrase = describeRun(result.previous, request.limit > 1 ? 'unknown' : 'no');
     throw new RecentRunError(
-      `the last run of ${request.key === undefined ? `lock id ${request.id}` : `'${request.key}'`} ${phrase}, ` +
+      `the last run of ${request.key === undefined ? `lock id ${request.id}` : `'${displayKey(request.key)}'`} ${phrase}, ` +
         `less than the minimum interval (${formatDuration(request.minIntervalMs!)}) ago`,
       result.previous, request.minIntervalMs!,
     );

@@ -6,6 +6,7 @@ import {
 } from '../lock/index.js';
 import { pickDefined } from '../pick-defined.js';
 import { sleep } from '../sleep.js';
+import { permissionErrorFor } from '../lock/privilege.js';
 import { type Claim, settleStatement } from '../takeover/index.js';
 import { releaseLock, takeLock } from '../sql/lock-statements.js';
 import { type ProvenLock, startHeartbeat } from '../lock/heartbeat.js';
@@ -157,7 +158,9 @@ export class LockSession implements AsyncDisposable {
     const target = { ...request, takeover: this.#takeover };
     const trying = takeLock(main.sql, { id: request.id, shared: request.shared, wait: false });
     const claimed = sendClaim(main, target);
-    const tried = await trying;
+    const tried = await trying.catch((error: unknown) => {
+      throw permissionErrorFor(error, this.#config.user) ?? error;
+    });
     if (tried.granted) {
       if (!tried.proven || tried.backendPid !== main.backendPid) {
         await releaseLock(main.sql, request.id, request.shared).catch(() => undefined);

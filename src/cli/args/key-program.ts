@@ -9,8 +9,8 @@ import { parseLimit } from './parse-values.js';
 export const KEY_PROGRAM = {
   name: 'pglock key',
   usage: 'pglock key [options] <name>',
-  description: 'Print the advisory lock id of a key, and the SQL that takes the same lock.',
-  summary: 'print the lock id of a key and the SQL that takes the same lock',
+  description: 'Print the advisory lock id of a key, and the SQL that takes the same lock (waiting or failing fast) and releases it.',
+  summary: 'print the lock id of a key and the SQL that takes (waiting or failing fast) and releases the same lock',
   operands: [{ name: 'name', description: 'the lock key' }],
   flags: [
     { name: 'limit', short: 'n', value: '<n>', description: 'also print the slot ids that --limit n uses' },

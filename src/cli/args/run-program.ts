@@ -20,7 +20,7 @@ export const RUN = {
   operands: 'command',
   commandHelp: { name: 'command', description: 'the command to run and its arguments' },
   flags: [
-    { name: 'key', short: 'k', value: '<name>', description: 'lock name, any non-empty string (env PGLOCK_KEY)' },
+    { name: 'key', short: 'k', value: '<name>', description: 'lock name, any non-empty string of at most 64 KiB, without NUL (env PGLOCK_KEY)' },
     { name: 'lock-id', value: '<int64>', description: 'use this raw 64-bit advisory lock id instead of a name' },
     {
       ...DATABASE_URL,

@@ -1,4 +1,5 @@
 import { formatDuration } from '../../duration.js';
+import { displayKey } from '../../key/display-key.js';
 
 // How the reports show text to people: one place for the escaping, the tables and the times.
 // Outside the CLI, src/connection/service.ts and src/runs/read.ts have copies of `printable` (the
@@ -10,9 +11,9 @@ export function printable(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
-/** How a report names the lock: `'<key>'`, or `lock id <id>` for a raw id. */
+/** How a report names the lock: `'<key>'` (escaped, a long one cut: key/display-key.ts), or `lock id <id>`. */
 export function formatLockLabel(key: string | undefined, lockId: bigint): string {
-  return key === undefined ? `lock id ${lockId}` : `'${printable(key)}'`;
+  return key === undefined ? `lock id ${lockId}` : `'${displayKey(key)}'`;
 }
 
 /** An ISO time to the second: 2024-05-01T10:00:00Z. */

@@ -4,7 +4,7 @@ import { type AdvisoryLockRow, describeHolder, listAdvisoryLocks } from '../../s
 import { lockIdHalves } from '../../key/lock-id.js';
 import { intLiteral } from '../../sql/literals.js';
 import type { ReleaseOptions } from '../args/options.js';
-import { formatLockLabel } from './format.js';
+import { formatLockLabel, printable } from './format.js';
 
 // `pglock release --key K`: break a stuck lock by terminating the session that holds it. A pglock
 // holder sees its session close, stops its command and exits 70, as on any loss, so the old
@@ -56,11 +56,20 @@ async function terminate(session: Session, row: AdvisoryLockRow, label: string, 
     return result[0]?.done === true;
   } catch (error) {
     if ((error as { code?: unknown }).code === '42501') {
-      throw new PermissionError(`role '${options.connection.user}' may not terminate backend ${row.pid} (${describeHolder(row)}), which holds the lock ${label}: ` +
-        `it takes the holder's own role, or membership in pg_signal_backend (a superuser's session: a superuser) (${describeConnectError(error)})`, { cause: error });
+      throw new PermissionError(`role '${options.connection.user}' may not terminate backend ${row.pid} (${whoHolds(row)}), which holds the lock ${label}: ` +
+        `${describeConnectError(error)}; it takes the holder's own role, or membership in pg_signal_backend (a superuser's session: a superuser); ` +
+        `as a superuser, run: grant pg_signal_backend to "${options.connection.user.replaceAll('"', '""')}";`, { cause: error });
     }
     throw new DatabaseUnavailableError(`cannot terminate backend ${row.pid} at ${target}: ${describeConnectError(error)}`, { cause: error });
   }
+}
+
+// The holder, for the one-line refusal: not describeHolder, which starts with the backend again and
+// tells how to see hidden details (issue 28: the line read `backend 1 (backend 1 (user …; …))`).
+function whoHolds(row: AdvisoryLockRow): string {
+  const parts = [row.pglock === null ? (row.applicationName ? `application '${printable(row.applicationName)}'` : undefined) : `pglock on ${printable(row.pglock.host)} (pid ${row.pglock.pid})`];
+  parts.push(row.user === null ? 'user hidden' : `user ${printable(row.user)}`);
+  return parts.filter((part) => part !== undefined).join(', ');
 }
 
 function toJson(row: AdvisoryLockRow): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { RUNS_TABLE, type RunRecord, describeOutcome } from '../../runs/index.js';
 import { formatAge } from '../../sql/holders.js';
 import type { StatusOptions } from '../args/options.js';
+import { displayKey } from '../../key/display-key.js';
 import { alignColumns, formatAgo, formatTime, printable } from './format.js';
 import { toStillRunning } from './run-holding.js';
 import type { RunEntry, StatusEntry } from './status-entry.js';
@@ -9,7 +10,7 @@ import type { RunEntry, StatusEntry } from './status-entry.js';
 
 /** The line under the table: how many locks, holders and waiters, and where. */
 export function summarizeLocks(entries: StatusEntry[], options: StatusOptions): string {
-  const where = `${options.key === undefined ? '' : ` for key '${printable(options.key)}'`} in database '${printable(options.connection.database)}'`;
+  const where = `${options.key === undefined ? '' : ` for key '${displayKey(options.key)}'`} in database '${printable(options.connection.database)}'`;
   if (entries.length === 0) return `no advisory locks${where}`;
   const holders = entries.filter((entry) => entry.granted).length;
   const waiters = entries.length - holders;
@@ -23,7 +24,7 @@ const COLUMNS = ['KEY', 'LOCK ID', 'STATE', 'MODE', 'PID', 'PGLOCK', 'APPLICATIO
 export function renderLockTable(entries: StatusEntry[], last: string, now: Date): string {
   if (entries.length === 0) return `${last}\n`;
   const cells = entries.map((entry) => [
-    entry.key === null ? '-' : `${printable(entry.key)}${slotLabel(entry.slot)}`,
+    entry.key === null ? '-' : `${displayKey(entry.key)}${slotLabel(entry.slot)}`,
     entry.lockId,
     entry.delayedUntil !== null ? `holding, start delayed until ${formatTime(entry.delayedUntil)}` : entry.granted ? 'holding' : 'waiting',
     entry.mode,
@@ -33,8 +34,13 @@ export function renderLockTable(entries: StatusEntry[], last: string, now: Date)
     client(entry),
     since(entry, now),
   ]);
-  return `${alignColumns([COLUMNS, ...cells]).join('\n')}\n${last}\n`;
+  const note = entries.some((entry) => entry.since === null && !entry.detailsHidden) ? `\n${UNKNOWN_SINCE}` : '';
+  return `${alignColumns([COLUMNS, ...cells]).join('\n')}\n${last}${note}\n`;
 }
+
+// The legend for a SINCE that cannot be known (issue 28): said once, under the table.
+const UNKNOWN_SINCE = 'SINCE unknown: PostgreSQL does not record when a lock was granted; pglock knows it only for a ' +
+  "pglock's own lock (its heartbeat says), so for another session it shows when the session began: the lock was taken then or later";
 
 function slotLabel(slot: number | null): string {
   if (slot === null || slot === 0) return '';
@@ -48,7 +54,11 @@ function client(entry: StatusEntry): string {
 }
 
 function since(entry: StatusEntry, now: Date): string {
-  if (entry.since === null) return entry.detailsHidden ? '(hidden)' : '?';
+  if (entry.since === null && entry.detailsHidden) return '(hidden)';
+  if (entry.since === null) {
+    const began = entry.backendStart === null ? undefined : formatAge(entry.backendStart, now);
+    return began === undefined ? 'unknown' : `unknown (session began ${began} ago)`;
+  }
   const age = formatAge(entry.since, now);
   return `${age ?? '?'} ago (${formatTime(entry.since)})`;
 }
@@ -63,12 +73,12 @@ export function renderLastRuns(entries: RunEntry[] | null, runs: RunRecord[], op
   const phrases = runs.map((run, i) => describeOutcome(run, toStillRunning(entries[i]!.holding)));
   if (options.key !== undefined) {
     const [entry] = entries;
-    if (entry === undefined) return `no recorded run of '${printable(options.key)}' (runs are recorded with --record, --min-interval or --fencing-token)\n`;
-    return `last run of '${printable(options.key)}': started ${started(entry)}${pglock(entry, ' on ')}, ${phrases[0]}; fencing token ${entry.fencingToken}\n`;
+    if (entry === undefined) return `no recorded run of '${displayKey(options.key)}' (runs are recorded with --record, --min-interval or --fencing-token)\n`;
+    return `last run of '${displayKey(options.key)}': started ${started(entry)}${pglock(entry, ' on ')}, ${phrases[0]}; fencing token ${entry.fencingToken}\n`;
   }
   if (entries.length === 0) return '';
   const rows = [['KEY', 'STARTED', 'PGLOCK', 'OUTCOME', 'FENCING TOKEN'], ...entries.map((entry, i) => [
-    entry.key === null ? `id ${entry.lockId}` : printable(entry.key), started(entry), pglock(entry) || '-', phrases[i]!, entry.fencingToken,
+    entry.key === null ? `id ${entry.lockId}` : displayKey(entry.key), started(entry), pglock(entry) || '-', phrases[i]!, entry.fencingToken,
   ])];
   return `\nlast recorded runs (${RUNS_TABLE}):\n${alignColumns(rows).join('\n')}\n`;
 }

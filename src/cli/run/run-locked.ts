@@ -124,5 +124,7 @@ function signalExit(signal: ForwardedSignal, log: Logger): number {
 }
 
 function childEnv(options: RunOptions): Record<string, string> {
+  // The key whole: it is at most 64 KiB (key/check-key.ts, checked before connecting), well within
+  // Linux's 128 KiB for one environment string, so the spawn cannot fail with E2BIG (issue 28).
   return { PGLOCK_KEY: options.key ?? '', PGLOCK_LOCK_ID: String(options.lockId) };
 }

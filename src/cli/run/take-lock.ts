@@ -3,6 +3,7 @@ import { describeTarget } from '../../connection/index.js';
 import { formatDuration } from '../../duration.js';
 import { LockBusyError, LockWaitAbortedError, RecentRunError } from '../../errors.js';
 import { describeRun } from '../../runs/index.js';
+import { displayKey } from '../../key/display-key.js';
 import type { Logger } from '../logger.js';
 import type { RunOptions } from '../args/options.js';
 
@@ -87,5 +88,5 @@ export function logAcquired(lock: Lock, options: RunOptions, started: number, lo
 }
 
 function label(options: RunOptions): string {
-  return options.key === undefined ? `id ${options.lockId}` : `'${options.key}'`;
+  return options.key === undefined ? `id ${options.lockId}` : `'${displayKey(options.key)}'`;
 }
