@@ -54,7 +54,7 @@ cleanup() {
   set +eu
   case "$rc" in 129 | 130 | 143) say "interrupted (exit $rc): stopping everything" ;; esac
   # The test (and its pglock runs) first, then Patroni (which stops its PostgreSQL), then etcd and HAProxy.
-  [ -z "$TAP_PID" ] || kill -KILL "$TAP_PID" 2>/dev/null
+  [ -z "$TAP_PID" ] || { kill -TERM -- "-$TAP_PID" 2>/dev/null; sleep 1; kill -KILL -- "-$TAP_PID" 2>/dev/null; }
   if [ -n "$W" ]; then
     for pid in $(pids_naming "$W"); do grep -qa pglock.cjs "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null; done
     # Patroni stops its own PostgreSQL on SIGTERM (a stopped one is continued first).
@@ -125,7 +125,7 @@ id postgres >/dev/null 2>&1 || skip "no postgres user (postgresql-common makes i
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/pglock-ha.XXXXXX")
 chmod 755 "$W"
-mkdir -p "$W/logs"
+mkdir -p "$W/logs" "$W/runs"
 chown postgres: "$W/logs" 2>/dev/null || true
 read -r -a PORTS <<<"$(node -e '
   const net = require("node:net"); const servers = [];
@@ -160,9 +160,10 @@ PGPASSWORD=$SU_PW PGCONNECT_TIMEOUT=2 psql -X -qAt -h 127.0.0.1 -p "${PG_PORT[m1
 write_stack_json
 say "stack started in $(($(date +%s) - t))s; the scenarios: test/stages/ha.stage.ts"
 
-# In the background and waited for, so that a signal to this script stops it at once.
+# In a session of its own (so that the cleanup can stop the test and all it ran), in the
+# background and waited for, so that a signal to this script is handled at once.
 rc=0
-PGLOCK_HA_STACK=$W/stack.json npx tap --disable-coverage --reporter=tap --timeout 900 test/stages/ha.stage.ts &
+PGLOCK_HA_STACK=$W/stack.json setsid node_modules/.bin/tap --disable-coverage --reporter=tap --timeout 900 test/stages/ha.stage.ts &
 TAP_PID=$!
 wait "$TAP_PID" || rc=$?
 TAP_PID=''

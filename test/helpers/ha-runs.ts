@@ -1,7 +1,8 @@
 // pglock runs for the HA stage: each one's command is test/fixtures/record.mjs, which appends its
 // start and end (also when pglock stops it with SIGTERM) to a log shared by the runs on one key, so
 // that test/helpers/overlap.ts can tell whether two ever ran at once.
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { maxConcurrency, overlappedMs, readSections } from './overlap.js';
 import { FIXTURES, type RunResult, type Running, startPglock } from './run-pglock.js';
 import { sleep } from './ha-stack.js';
@@ -15,11 +16,19 @@ export interface HaRun {
   done: Promise<RunResult>;
 }
 
-/** One pglock in the background on `key`, its command recording `name` in `log` for `secs` seconds. */
+/**
+ * One pglock in the background on `key`, its command recording `name` in `log` for `secs` seconds;
+ * once it ends, its stderr goes to <the log's directory>/../runs/<name>.err (HA_KEEP=1 keeps them).
+ */
 export function startRun(name: string, url: string, key: string, log: string, secs: number, options: string[]): HaRun {
   const running = startPglock(['-d', url, '--key', key, ...options, '--', process.execPath, RECORD, log, name, String(secs * 1000)]);
   const run: HaRun = { name, running, result: undefined, done: running.result };
-  void running.result.then((result) => (run.result = result));
+  void running.result.then((result) => {
+    try {
+      writeFileSync(join(dirname(log), '..', 'runs', `${name}.err`), result.stderr);
+    } catch { /* no runs directory: nothing to keep */ }
+    run.result = result;
+  });
   return run;
 }
 
