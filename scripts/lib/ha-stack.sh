@@ -105,9 +105,10 @@ start_haproxy() {
     servers+="    server $m 127.0.0.1:${PG_PORT[$m]} maxconn 100 check port ${REST_PORT[$m]}"$'\n'
   done
   # Each listener: option httpchk on Patroni's /primary, expect 200, shut the sessions down when
-  # the server is marked down (Patroni's HAProxy example). `primary` checks every second (or
-  # HA_HAPROXY_CHECK); `primary-slow` has the timing of Patroni's example, which routes to a
-  # demoted primary for a few seconds.
+  # the server is marked down (Patroni's HAProxy example), as Patroni's documentation recommends.
+  # `primary` checks every second (inter 1s fall 2 rise 1, or HA_HAPROXY_CHECK); `primary-slow`
+  # has the timing of Patroni's example (inter 3s fall 3 rise 2), which routes to a demoted primary
+  # for a few seconds.
   cat >"$W/haproxy.cfg" <<EOF
 global
     maxconn 300

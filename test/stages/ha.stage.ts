@@ -1,6 +1,7 @@
 // pglock against a real HA stack (Patroni + etcd + HAProxy), the CI stage `ha`: run by
 // scripts/ha-test.sh, which starts the stack, describes it in PGLOCK_HA_STACK and stops it after.
-// Three scenarios, each through both HAProxy ports and a multi-host URL (a key per route):
+// pglock (this checkout's bin/pglock.cjs) logs in with a password (scram) and runs three scenarios,
+// each through both HAProxy ports and a multi-host URL (every member), a key per route:
 //   switchover  a holder runs, 4 waiters queue; Patroni switches over to another member
 //   failover    the same, but the leader's postmaster is killed with SIGKILL
 //   paused      the leader's Patroni is stopped with SIGSTOP (its PostgreSQL stays a primary); a new
