@@ -50,8 +50,14 @@ mkdir -p "$WORK/logs" "$WORK/elsewhere"
 TAP_PID=''
 cleanup() {
   local status=$?
-  # The test (on an interrupt) and all it started: it runs in a session of its own.
-  [ -z "$TAP_PID" ] || { kill -TERM -- "-$TAP_PID" 2>/dev/null; sleep 2; kill -KILL -- "-$TAP_PID" 2>/dev/null; }
+  # The test (on an interrupt) and all it started: it runs in a session of its own, and the tap
+  # suite it runs on each Node in a process group of its own (suite.pgid).
+  if [ -n "$TAP_PID" ]; then
+    local group
+    for group in "$TAP_PID" "$(cat "$WORK/suite.pgid" 2>/dev/null)"; do [ -z "$group" ] || kill -TERM -- "-$group" 2>/dev/null; done
+    sleep 2
+    for group in "$TAP_PID" "$(cat "$WORK/suite.pgid" 2>/dev/null)"; do [ -z "$group" ] || kill -KILL -- "-$group" 2>/dev/null; done
+  fi
   rm -rf "$WORK"
   exit "$status"
 }

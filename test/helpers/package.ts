@@ -1,7 +1,7 @@
 // For the package stage (test/stages/package.stage.ts): commands run as a user would, with no
 // database or tap settings from this test's environment, and what the tarball may hold.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** This process's environment without database settings (but PGLOCK_TEST_*), tap's, or NODE_OPTIONS. */
@@ -27,9 +27,18 @@ export function exact(r: CommandResult): { code: number | null; stdout: string }
   return { code: r.code, stdout: r.stdout };
 }
 
-export function command(file: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CommandResult> {
+export interface CommandOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  /** In a process group of its own, whose id (the child's pid) goes to this file. */
+  groupFile?: string;
+}
+
+export function command(file: string, args: string[], options: CommandOptions): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const detached = options.groupFile !== undefined;
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? userEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached });
+    if (options.groupFile && child.pid) writeFileSync(options.groupFile, `${child.pid}\n`);
     let stdout = '';
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => ((stdout += chunk.toString()), (output += chunk.toString())));

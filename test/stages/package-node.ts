@@ -6,6 +6,7 @@ import { command, exact } from '../helpers/package.js';
 
 export interface NodeCheck {
   node: string;
+  work: string;
   repo: string;
   version: string;
   server: string;
@@ -31,9 +32,12 @@ export async function checkOnNode(t: Test, c: NodeCheck): Promise<void> {
   // spawns the test files with the node it runs on, here the first node on PATH).
   const files = c.suite.includes('test/unit/bundle.test.ts') ? c.suite : [...c.suite, 'test/unit/bundle.test.ts'];
   const began = Date.now();
+  // In a process group of its own, so that no signal a test sends to its process group can reach
+  // this file's test server (scripts/package-test.sh stops that group on an interrupt).
   const tap = await command(join(c.repo, 'node_modules', '.bin', 'tap'), ['--reporter=tap', '--disable-coverage', ...files], {
     cwd: c.repo,
     env: c.env({ PATH: `${dirname(c.node)}:${process.env.PATH ?? ''}`, PGLOCK_TEST_BIN: bin }),
+    groupFile: join(c.work, 'suite.pgid'),
   });
   const counts = /^# (\{ total: [0-9]+.*)$/m.exec(tap.output.split('\n').filter((l) => l.startsWith('# { total:')).at(-1) ?? '')?.[1];
   t.comment(`Node ${major}: tap took ${Math.round((Date.now() - began) / 1000)}s`);

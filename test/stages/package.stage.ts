@@ -65,7 +65,7 @@ if (!work) {
     t.test(`on Node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()} (${node})`, async (t) => {
       // The server must live through the whole run: if it died, say so (a failure) and start it again.
       if (!t.ok(await canConnect(server.port), 'the test server is still up')) await server.start();
-      await checkOnNode(t, { node, repo, version, server: server.url, prefix, consumer, elsewhere, suite, env: userEnv });
+      await checkOnNode(t, { node, work, repo, version, server: server.url, prefix, consumer, elsewhere, suite, env: userEnv });
     });
   }
 }
