@@ -49,3 +49,22 @@ export function maxConcurrency(sections: Section[]): number {
   }
   return most;
 }
+
+/**
+ * The time (ms) during which two or more sections ran, summed over the whole log (every section
+ * with every other, unlike maxOverlapMs's worst pair). A section that never logged its end counts
+ * as running until the log's last recorded time.
+ */
+export function overlappedMs(sections: Section[]): number {
+  const events = sections.flatMap((s) => [{ at: s.start, delta: 1 }, { at: s.end, delta: -1 }]).filter((e) => Number.isFinite(e.at));
+  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let running = 0;
+  let last = 0;
+  let total = 0;
+  for (const event of events) {
+    if (running >= 2) total += event.at - last;
+    last = event.at;
+    running += event.delta;
+  }
+  return total;
+}
