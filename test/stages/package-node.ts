@@ -1,5 +1,6 @@
 // The package stage on one Node: the installed CLI and the consumer, then the end-to-end tap files
 // against the installed bin (PGLOCK_TEST_BIN) with that Node first on PATH.
+import { copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Test } from 'tap';
 import { command, exact } from '../helpers/package.js';
@@ -27,6 +28,10 @@ export async function checkOnNode(t: Test, c: NodeCheck): Promise<void> {
     `Node ${major}: a locked run`);
   const consumer = await run([join(c.consumer, 'out', 'main.js')]);
   if (!t.same(exact(consumer), { code: 0, stdout: 'consumer-ok' }, `Node ${major}: the consumer runs (withLock, acquireLock, the busy error)`)) t.comment(consumer.output);
+  // A CommonJS consumer (issue 28): require('pglock') of the installed tarball, as `npm init -y` makes one.
+  copyFileSync(join(c.repo, 'test', 'fixtures', 'commonjs-consumer', 'index.cjs'), join(c.consumer, 'commonjs.cjs'));
+  const commonjs = await command(c.node, [join(c.consumer, 'commonjs.cjs'), `package-commonjs-${major}`], { cwd: c.consumer, env: c.env({ DATABASE_URL: c.server }) });
+  if (!t.match(commonjs.stdout, /^commonjs: .* held, select 1 gave 1; id -?\d+; busy exits 75; LockBusyError is function$/m, `Node ${major}: require('pglock') from CommonJS works`)) t.comment(commonjs.output);
 
   // test/unit/bundle.test.ts prints the Node its test process runs on: it must be this one (tap
   // spawns the test files with the node it runs on, here the first node on PATH).
