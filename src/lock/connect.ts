@@ -3,7 +3,7 @@ import {
 } from '../connection/index.js';
 import { LockTimeoutError, PglockError } from '../errors.js';
 import { formatDuration } from '../duration.js';
-import { grantProof, tryLockCall } from '../sql/lock-statements.js';
+import { provenAndMarked, tryLockCall } from '../sql/lock-statements.js';
 import { type LockConnectionOptions, DEFAULT_CONNECT_TIMEOUT_MS } from './options.js';
 import { type ClaimTarget, claimFor } from './delay.js';
 import type { AcquireRequest } from './request.js';
@@ -25,7 +25,7 @@ export function lockSessionOptions(
  * the holder's claim (the takeover delay's record) follows in the same round trip.
  */
 export function setupLock(target: ClaimTarget): SetupLock {
-  return { attempt: tryLockCall(target.id, target.shared), proof: grantProof('s.pid', target.id, target.shared), follow: claimFor(target) };
+  return { attempt: tryLockCall(target.id, target.shared), proof: provenAndMarked('s.pid', target.id, target.shared), follow: claimFor(target) };
 }
 
 // A session on a primary. Not waiting for a plain lock: the session setup statement tries the lock

@@ -18,14 +18,18 @@ export interface ClaimTarget {
   takeover: TakeoverPlan;
 }
 
-/** The claim statement for a grant of `target` on this process's behalf. */
-export function claimFor(target: ClaimTarget): string {
-  return claimStatement(claimRequestOf(target));
+/**
+ * The claim statement for a grant of `target` on this process's behalf: 'mark', right behind the
+ * lock statement (which left its proven grant in a session setting); 'locks', on its own later,
+ * proving the grant from pg_locks itself.
+ */
+export function claimFor(target: ClaimTarget, held: 'mark' | 'locks' = 'mark'): string {
+  return claimStatement(claimRequestOf(target), held);
 }
 
 /** Run the claim statement now, behind a lock statement already sent (pipelined): its outcome, never a rejection. */
-export function sendClaim(session: Session, target: ClaimTarget): Promise<ClaimOutcome> {
-  return session.sql.unsafe<Record<string, unknown>[]>(claimFor(target)).then((rows) => ({ rows }), (error: unknown) => ({ error }));
+export function sendClaim(session: Session, target: ClaimTarget, held: 'mark' | 'locks' = 'mark'): Promise<ClaimOutcome> {
+  return session.sql.unsafe<Record<string, unknown>[]>(claimFor(target, held)).then((rows) => ({ rows }), (error: unknown) => ({ error }));
 }
 
 /**
@@ -37,16 +41,18 @@ export function sendClaim(session: Session, target: ClaimTarget): Promise<ClaimO
 export async function settleClaim(
   session: Session, target: ClaimTarget, pending: ClaimOutcome | undefined, onUnavailable?: (reason: string) => void,
 ): Promise<Claim | undefined> {
-  let outcome = pending ?? (await sendClaim(session, target));
+  let outcome = pending ?? (await sendClaim(session, target, 'locks'));
   if ('error' in outcome && isMissingRecord(outcome.error)) {
     try {
       await installRecord(session.sql);
-      outcome = await sendClaim(session, target);
+      outcome = await sendClaim(session, target, 'locks');
     } catch (error) {
       outcome = { error };
     }
   }
-  if ('rows' in outcome) return parseClaim(outcome.rows as { claim?: string | null }[]);
+  if ('rows' in outcome) {
+    return parseClaim(outcome.rows as { claim?: string | null }[]);
+  }
   const reason = (outcome.error as Error)?.message?.split('\n')[0] ?? String(outcome.error);
   if (typeof target.takeover.delay === 'number' && target.takeover.delay > 0) {
     throw new DatabaseUnavailableError(`a lock delay needs pglock's holder record, and this role cannot keep it (${reason}); see docs/safety.md for the statements an administrator runs`, { cause: outcome.error, code: 'EHOLDERS' });

@@ -154,7 +154,7 @@ export class Lock implements AsyncDisposable {
     const wasHeld = this.#state === 'held';
     if (wasHeld) this.#state = 'released';
     const recordEnd = [
-      ...(this.#claimed && !this.transaction ? [settleStatement(this.id)] : []),
+      ...(this.#claimed && !this.transaction ? [settleStatement(this.id, this.#run !== undefined)] : []),
       ...(this.#run === undefined ? [] : [endRunStatement(this.#run.id, this.#run.fencingToken, end)]),
     ].join('; ') || undefined;
     // A lost lock's end ("lock lost") is being written from another connection: wait for it.

@@ -48,9 +48,12 @@ export async function takeLock(sql: SqlClient, statement: LockStatement): Promis
   return waitForLock(sql, statement, xact ? 'pg_advisory_xact_lock' : 'pg_advisory_lock');
 }
 
+// A transaction-level lock leaves its mark for the transaction only (is_local): the application's
+// pooled connection keeps nothing of pglock's after it.
 async function tryOnce(sql: SqlClient, statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Promise<LockResult> {
+  const local = fn === 'pg_try_advisory_xact_lock';
   const [row] = await sql.unsafe<{ locked: boolean; pid: number; proven: boolean }[]>(`
-    select s.locked, s.pid, s.locked and ${grantProof('s.pid', statement.id, statement.shared)} as proven
+    select s.locked, s.pid, case when s.locked then ${provenAndMarked('s.pid', statement.id, statement.shared, local)} else ${clearMark(local)} end as proven
     from (select ${lockCall(fn, statement.id, statement.shared)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`).execute();
   return { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true };
 }
@@ -63,6 +66,30 @@ export function tryLockCall(id: bigint, shared: boolean): string {
 /** `pg_advisory_lock(id)` and its kin (session or transaction level), for one bigint id, shared or not. */
 export function lockCall(fn: 'pg_try_advisory_lock' | 'pg_advisory_lock' | 'pg_advisory_unlock' | 'pg_try_advisory_xact_lock' | 'pg_advisory_xact_lock', id: bigint, shared = false): string {
   return `pg_catalog.${fn}${shared ? '_shared' : ''}(${intLiteral(id)}::pg_catalog.int8)`;
+}
+
+/** The session setting in which a lock statement leaves which lock it was just granted and proved. */
+export const GRANTED_SETTING = 'pglock.granted';
+
+/** What GRANTED_SETTING holds after a proven grant of this lock. */
+export function grantedMark(id: bigint, shared: boolean): string {
+  return `${id}${shared ? 's' : 'x'}`;
+}
+
+/**
+ * grantProof, and the proof's outcome left in the session setting GRANTED_SETTING (the lock's mark,
+ * or '' when not proven), so that a statement sent right behind the lock statement (the holder's
+ * claim) knows the grant without reading pg_locks again (a scan of the server's whole lock table,
+ * the dearest part of a lock statement). Session-level, and transactional: an error undoes it.
+ */
+export function provenAndMarked(pidSql: string, id: bigint, shared: boolean, local = false): string {
+  const mark = grantedMark(id, shared);
+  return `pg_catalog.set_config('${GRANTED_SETTING}', case when ${grantProof(pidSql, id, shared)} then '${mark}' else '' end, ${local}) operator(pg_catalog.=) '${mark}'`;
+}
+
+/** SQL that clears GRANTED_SETTING (false): a lock statement that was not granted. */
+export function clearMark(local = false): string {
+  return `pg_catalog.set_config('${GRANTED_SETTING}', '', ${local}) is null`;
 }
 
 /**
@@ -103,7 +130,7 @@ async function waitForLock(sql: SqlClient, statement: LockStatement, fn: 'pg_adv
   const lock = lockCall(fn, statement.id, statement.shared);
   const limit = intLiteral(Math.ceil(statement.timeoutMs ?? 0));
   const query = sql.unsafe<{ pid: number; proven: boolean }[]>(`
-    select w.pid, ${grantProof('w.pid', statement.id, statement.shared)} as proven from (
+    select w.pid, ${provenAndMarked('w.pid', statement.id, statement.shared, fn === 'pg_advisory_xact_lock')} as proven from (
       select ${lock}, pg_catalog.pg_backend_pid() as pid, pg_catalog.set_config('lock_timeout', p.previous, true)
       from (select pg_catalog.current_setting('lock_timeout') as previous, pg_catalog.set_config('lock_timeout', '${limit}', true) offset 0) p
       offset 0

@@ -1,7 +1,7 @@
 import { lockIdHalves } from '../key/lock-id.js';
 import type { SqlClient } from '../sql/client.js';
 import { intLiteral, textLiteral } from '../sql/literals.js';
-import { grantProof } from '../sql/lock-statements.js';
+import { GRANTED_SETTING, grantProof, grantedMark } from '../sql/lock-statements.js';
 import { CLAIM_FUNCTION, CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_LOCK_ID, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
 
 /** What a holder records of itself, and how long it waits after a holder that was cut off. */
@@ -34,13 +34,16 @@ export interface Claim {
  * claim's JSON, or null when the lock is not held. A statement of its own, so it sees the rows
  * committed before the grant.
  */
-export function claimStatement(request: ClaimRequest): string {
+export function claimStatement(request: ClaimRequest, held: 'mark' | 'locks' = 'locks'): string {
   const { classid, objid } = lockIdHalves(request.id);
   const delay = request.delay === 'auto' ? -1 : Math.max(0, Math.ceil(request.delay));
   const call = `${CLAIM_FUNCTION}(${intLiteral(request.id)}::pg_catalog.int8, '${classid}'::pg_catalog.oid, '${objid}'::pg_catalog.oid, ` +
     `${request.key === undefined ? 'null' : textLiteral(request.key)}, ${textLiteral(request.host)}, ${intLiteral(request.pid)}, ` +
     `${intLiteral(Math.ceil(request.boundMs))}, ${intLiteral(delay)}, ${request.record === false ? 'false' : 'true'})`;
-  return `select case when ${grantProof('pg_catalog.pg_backend_pid()', request.id, request.shared)} then ${call} end as claim`;
+  const holds = held === 'mark'
+    ? `pg_catalog.current_setting('${GRANTED_SETTING}', true) operator(pg_catalog.=) '${grantedMark(request.id, request.shared)}'`
+    : grantProof('pg_catalog.pg_backend_pid()', request.id, request.shared);
+  return `select case when ${holds} then ${call} end as claim`;
 }
 
 /** The claim function's signature, for to_regprocedure and grants. */
@@ -53,7 +56,7 @@ export const CLAIM_SIGNATURE = `${CLAIM_FUNCTION}(bigint, oid, oid, text, text, 
  * lock statement, in the same round trip.
  */
 export function claimInTransactionStatements(request: ClaimRequest): string {
-  const call = claimStatement({ ...request, record: false });
+  const call = claimStatement({ ...request, record: false }, 'mark');
   const usable = `pg_catalog.to_regprocedure('${CLAIM_SIGNATURE}') is not null and pg_catalog.has_function_privilege('${CLAIM_SIGNATURE}', 'execute') ` +
     `and pg_catalog.to_regclass('${HOLDERS_TABLE}') is not null and pg_catalog.has_table_privilege('${HOLDERS_TABLE}', 'select')`;
   return `do $pglock$ begin if ${usable} then perform pg_catalog.set_config('pglock.claim', coalesce((${call}), ''), true); end if; end $pglock$; ` +
@@ -68,7 +71,7 @@ export function parseClaim(rows: readonly { claim?: string | null }[]): Claim | 
   return {
     delayMs: Number(raw.delayMs),
     until: new Date(raw.until),
-    cutOff: raw.cutBackendPid === null ? undefined : {
+    cutOff: raw.cutBackendPid == null ? undefined : {
       host: raw.cutHost, pid: raw.cutPid, backendPid: raw.cutBackendPid, grantedAt: new Date(raw.cutGrantedAt ?? raw.until), boundMs: Number(raw.cutBoundMs),
     },
   };
@@ -87,15 +90,13 @@ export async function installRecord(sql: SqlClient): Promise<void> {
 }
 
 /**
- * What a clean release runs before its unlock, in the same round trip: the holder's row deleted and
- * committed first, so a waiter granted the lock by the unlock never sees it. A holder that releases
- * during its own delayed start keeps the row, with bound 0: the next holder still waits until then.
- * Not waiting for the commit to be flushed: a row that a crash brings back only makes the next
- * holder wait once.
+ * What a clean release runs before its unlock, in the same round trip and transaction: the holder's
+ * row marked released (bound 0; a delayed start it had taken over still stands). A holder granted
+ * the lock by the unlock locks the row in its claim, so it waits for this commit and reads the row
+ * as released. Without `durable`, the commit does not wait for a flush: a row that a crash brings
+ * back as held only makes the next holder wait once.
  */
-export function settleStatement(id: bigint): string {
+export function settleStatement(id: bigint, durable = false): string {
   const mine = `h.lock_id operator(pg_catalog.=) ${intLiteral(id)} and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid()`;
-  return `begin; set local synchronous_commit = off; ` +
-    `delete from ${HOLDERS_TABLE} h where ${mine} and h.not_before operator(pg_catalog.<=) pg_catalog.clock_timestamp(); ` +
-    `update ${HOLDERS_TABLE} h set bound_ms = 0 where ${mine}; commit`;
+  return `${durable ? '' : "select pg_catalog.set_config('synchronous_commit', 'off', true); "}update ${HOLDERS_TABLE} h set bound_ms = 0 where ${mine}`;
 }
