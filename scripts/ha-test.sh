@@ -157,6 +157,12 @@ start_patroni m3
 start_haproxy
 PGPASSWORD=$SU_PW PGCONNECT_TIMEOUT=2 psql -X -qAt -h 127.0.0.1 -p "${PG_PORT[m1]}" -U postgres -d postgres \
   -c "create role $APP_USER login password '$APP_PW'" >/dev/null 2>&1 || die "could not create the role $APP_USER"
+# The takeover delay's holder record, created by the administrator as docs/safety.md says (the app
+# role may not create in public on PostgreSQL 15+), so that the scenarios run with the delay on.
+record_sql=$(node -e "import('./dist/index.js').then((p) => console.log(p.CREATE_HOLDERS_TABLE + ';\n' + p.CREATE_CLAIM_FUNCTION + ';'))")
+PGPASSWORD=$SU_PW PGCONNECT_TIMEOUT=2 psql -X -qAt -h 127.0.0.1 -p "${PG_PORT[m1]}" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+  -c "$record_sql" -c "grant select, insert, update, delete on public.pglock_holders to $APP_USER" >/dev/null \
+  || die "could not create the holder record for $APP_USER"
 write_stack_json
 say "stack started in $(($(date +%s) - t))s; the scenarios: test/stages/ha.stage.ts"
 
