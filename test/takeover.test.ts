@@ -60,7 +60,7 @@ t.test('lockDelay 0: no wait, and the record is still kept for holders after it'
   const started = Date.now();
   const delays: TakeoverDelay[] = [];
   const second = await acquireLock({ url, key, lockDelay: 0, heartbeatMs: 200, onDelay: (delay) => delays.push(delay) });
-  t.ok(Date.now() - started < 3000, 'lockDelay 0 did not wait');
+  t.ok(Date.now() - started < 5000, `lockDelay 0 did not wait the 6 s bound (${Date.now() - started} ms)`);
   t.same(delays, []);
   t.equal((await holderRows(key)).length, 1, 'its own row is kept');
   await terminate(second.backendPid);
@@ -201,9 +201,9 @@ t.test('withTransactionLock waits out a cut-off holder before fn runs, and recor
   t.ok(ranAt - started >= 1100, `fn ran only after the cut-off holder's bound, 1.3 s (${ranAt - started} ms)`);
   t.equal(delays.length, 1);
   t.equal((await holderRows(key)).length, 1, 'the cut-off row is still there (a transaction settles nothing)');
-  const again = Date.now();
-  await withTransactionLock(app, { key, lockDelay: 0 }, () => undefined);
-  t.ok(Date.now() - again < 1000, 'lockDelay 0: no wait');
+  const told: TakeoverDelay[] = [];
+  await withTransactionLock(app, { key, lockDelay: 0, onDelay: (delay) => told.push(delay) }, () => undefined);
+  t.same(told, [], 'lockDelay 0: no wait');
   await server.admin.unsafe(`drop function if exists public.pglock_claim`);
   const ok = await withTransactionLock(app, { key: uniqueKey('tx-none') }, async (tx) => (await tx`select 1 as one`)[0]?.one);
   t.equal(ok, 1, 'without the record the transaction is still usable');
