@@ -82,6 +82,9 @@ t.test('a fixed lockDelay replaces the recorded bound', async (t) => {
   t.ok(Date.now() - started >= 900, 'waited about the fixed delay');
   t.ok(delays[0]!.delayMs <= 1000, `not the holder's own 70 s (${delays[0]!.delayMs} ms)`);
   await lock.release();
+  const after = await acquireLock({ url, key, heartbeatMs: 200, lockDelay: 1000, onDelay: (delay) => delays.push(delay) });
+  t.equal(delays.length, 1, 'after a clean release, a fixed delay does not wait');
+  await after.release();
 });
 
 t.test('settings that cannot keep the promise are refused before connecting', async (t) => {

@@ -31,7 +31,8 @@ export const CREATE_HOLDERS_TABLE = `create table if not exists ${HOLDERS_TABLE}
 // row of the lock is an earlier holder: released (bound 0) or cut off. Each is locked first (a
 // holder whose release is still committing is waited for, and then reads as released); the start
 // is delayed until the later of its delayed start and now + its bound (or + `delay` when the caller
-// fixes one) - unless its backend holds the lock now (a shared holder alongside). With `record`,
+// fixes one; a released row's bound is 0, and a fixed delay is for cut-off holders only) - unless its
+// backend holds the lock now (a shared holder alongside). With `record`,
 // those rows are settled (deleted) and the caller's row written with its bound and its delayed
 // start, which a holder after it honours in turn if this one too is cut off, or releases before it
 // (the row keeps its delayed start, with bound 0). Returns one JSON object: the delay in
@@ -59,7 +60,7 @@ begin
       for update of h
   loop
     v_until := greatest(r.not_before, v_granted operator(pg_catalog.+) pg_catalog.make_interval(secs =>
-      (case when p_delay_ms operator(pg_catalog.>) 0 then p_delay_ms else r.bound_ms end)::pg_catalog.float8 operator(pg_catalog./) 1000));
+      (case when r.bound_ms operator(pg_catalog.=) 0 then 0 when p_delay_ms operator(pg_catalog.>) 0 then p_delay_ms else r.bound_ms end)::pg_catalog.float8 operator(pg_catalog./) 1000));
     if v_until operator(pg_catalog.>) v_granted then
       perform from pg_catalog.pg_locks l
         where l.locktype operator(pg_catalog.=) 'advisory' and l.pid operator(pg_catalog.=) r.backend_pid and l.granted
