@@ -7,6 +7,7 @@ import {
   type Lock, type TakeoverDelay, acquireLock, elect, openLockSession, DatabaseUnavailableError, UsageError, HOLDERS_TABLE,
 } from '../src/index.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
+import { runPglock } from './helpers/run-pglock.js';
 
 const server = await startTestServer(t);
 const url = server.url;
@@ -89,12 +90,19 @@ t.test('a fixed lockDelay replaces the recorded bound', async (t) => {
 
 t.test('settings that cannot keep the promise are refused before connecting', async (t) => {
   const nowhere = 'postgres://u@127.0.0.1:1/db';
-  await t.rejects(acquireLock({ url: nowhere, key: 'k', heartbeatMs: 0 }), { name: 'UsageError', message: /a heartbeat of 0 never notices a silent network cut/ });
+  await t.rejects(acquireLock({ url: nowhere, key: 'k', heartbeatMs: 0 }), { name: 'UsageError', message: /heartbeatMs 0 never notices a silent network cut/ });
   await t.rejects(acquireLock({ url: nowhere, key: 'k', heartbeatMs: 1000, stopWithinMs: 5000, lockDelay: 3000 }),
-    { name: 'UsageError', message: /a lock delay of 3s is shorter than this holder's own bound \(7s: 2s to notice a lost lock, 5s to stop\)/ });
+    { name: 'UsageError', message: /lockDelay 3s is shorter than this holder's own bound \(7s: 2s to notice a lost lock, 5s to stop\)/ });
   await t.rejects(acquireLock({ url: nowhere, key: 'k', lockDelay: -1 }), UsageError);
   await t.rejects(openLockSession({ url: nowhere, heartbeatMs: 0 }), UsageError);
   t.throws(() => elect({ url: nowhere, key: 'k', heartbeatMs: 0, onLeading: () => {} }), UsageError);
+  const short = await runPglock(['-d', nowhere, '-k', 'k', '--heartbeat', '1s', '--kill-after', '5s', '--primary-check', '0', '--lock-delay', '3s', '--', 'true']);
+  t.equal(short.code, 64, 'the CLI: a --lock-delay shorter than the run\'s bound is a usage error');
+  t.match(short.stderr, /^pglock: error: --lock-delay 3s is shorter than this holder's own bound \(8.5s: 2s to notice a lost lock, 6.5s to stop\)[^\n]*\n$/);
+  const zero = await runPglock(['-d', nowhere, '-k', 'k', '--heartbeat', '0', '--', 'true']);
+  t.equal(zero.code, 64);
+  t.match(zero.stderr, /^pglock: error: --heartbeat 0 never notices a silent network cut.*\(--lock-delay 0\)\n$/);
+  t.equal((await runPglock(['-d', url, '-k', uniqueKey('hb0-cli'), '--heartbeat', '0', '--lock-delay', '0', '--', 'true'])).code, 0, 'with --lock-delay 0 it runs');
   const lock = await acquireLock({ url, key: uniqueKey('hb0'), heartbeatMs: 0, lockDelay: 0 });
   t.ok(lock.isHeld, 'heartbeat 0 is allowed with the delay off');
   await lock.release();

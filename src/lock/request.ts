@@ -66,7 +66,10 @@ export function remaining(plan: { deadline: number | undefined }): { timeoutMs?:
  * lock) plus `stopWithinMs`. Settings that cannot keep the promise are refused here, before
  * connecting, as client-go refuses a lease no longer than its renew deadline.
  */
-export function resolveTakeover(options: Pick<AcquireOptions, 'lockDelay' | 'stopWithinMs'>, heartbeatMs: number, detectWithinMs?: number): TakeoverPlan {
+export function resolveTakeover(
+  options: Pick<AcquireOptions, 'lockDelay' | 'stopWithinMs'>, heartbeatMs: number, detectWithinMs?: number,
+  names: { heartbeat: string; delay: string } = { heartbeat: 'heartbeatMs', delay: 'lockDelay' },
+): TakeoverPlan {
   const delay = options.lockDelay ?? 'auto';
   if (delay !== 'auto' && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) {
     throw new UsageError(`lockDelay must be 'auto' or a number of milliseconds, 0 or more, got ${String(delay)}`);
@@ -75,12 +78,12 @@ export function resolveTakeover(options: Pick<AcquireOptions, 'lockDelay' | 'sto
   if (!(typeof stop === 'number' && Number.isFinite(stop) && stop >= 0)) throw new UsageError(`stopWithinMs must be a number of milliseconds, 0 or more, got ${String(stop)}`);
   const detect = detectWithinMs ?? 2 * heartbeatMs;
   if (detect === 0 && delay !== 0) {
-    throw new UsageError('a heartbeat of 0 never notices a silent network cut, so a holder after this one could not know when it has stopped: ' +
-      'give a heartbeat, or turn the takeover delay off (lock delay 0)');
+    throw new UsageError(`${names.heartbeat} 0 never notices a silent network cut, so a holder after this one could not know when it has stopped: ` +
+      `give a heartbeat, or turn the takeover delay off (${names.delay} 0)`);
   }
   const boundMs = detect + stop;
   if (typeof delay === 'number' && delay > 0 && delay < boundMs) {
-    throw new UsageError(`a lock delay of ${formatDuration(delay)} is shorter than this holder's own bound (${formatDuration(boundMs)}: ` +
+    throw new UsageError(`${names.delay} ${formatDuration(delay)} is shorter than this holder's own bound (${formatDuration(boundMs)}: ` +
       `${formatDuration(detect)} to notice a lost lock, ${formatDuration(stop)} to stop): a holder after it could start while it still runs`);
   }
   return { delay, boundMs };

@@ -96,7 +96,8 @@ export function toRunOptions(flags: ParsedFlags<typeof RUN>, positional: string[
   const killAfterMs = parseDuration(flags.killAfter, '--kill-after');
   const lockDelay = flags.lockDelay === 'auto' ? 'auto' : parseDuration(flags.lockDelay, '--lock-delay');
   const stopWithinMs = cliStopWithinMs(primaryCheckMs, killAfterMs);
-  checkTakeover({ lockDelay, stopWithinMs }, heartbeatMs);
+  // Settings that cannot keep the promise, refused before anything runs, in the flags' words.
+  resolveTakeover({ lockDelay, stopWithinMs }, heartbeatMs, undefined, { heartbeat: '--heartbeat', delay: '--lock-delay' });
   return {
     key,
     lockId,
@@ -134,15 +135,6 @@ function cliStopWithinMs(primaryCheckMs: number, killAfterMs: number): number {
   return check + Math.ceil(killAfterMs * 1.2) + 500;
 }
 
-// Settings that cannot keep the promise, refused before anything runs, in the flags' words.
-function checkTakeover(takeover: { lockDelay: 'auto' | number; stopWithinMs: number }, heartbeatMs: number): void {
-  try {
-    resolveTakeover(takeover, heartbeatMs);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    throw new UsageError(error.message.replace('(lock delay 0)', '(--lock-delay 0)').replace('a heartbeat of 0', '--heartbeat 0').replace('a lock delay of', '--lock-delay'));
-  }
-}
 
 // The command after -- (an argv, no shell), or -c's line for /bin/sh.
 function resolveCommand(shellLine: string | undefined, positional: string[]): CommandSpec {
