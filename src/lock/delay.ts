@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Session } from '../connection/index.js';
 import { DatabaseUnavailableError, LockLostError, LockWaitAbortedError } from '../errors.js';
 import { formatDuration } from '../duration.js';
-import { type Claim, type ClaimRequest, type TakeoverDelay, claimStatement, installRecord, isMissingRecord, parseClaim } from '../takeover/index.js';
+import { type Claim, type ClaimRequest, type TakeoverDelay, claimStatement, installRecord, isMissingRecord, parseClaim, primeStatement } from '../takeover/index.js';
 import { sleep } from '../sleep.js';
 import type { TakeoverPlan } from './request.js';
 
@@ -23,13 +23,24 @@ export interface ClaimTarget {
  * lock statement (which left its proven grant in a session setting); 'locks', on its own later,
  * proving the grant from pg_locks itself.
  */
-export function claimFor(target: ClaimTarget, held: 'mark' | 'locks' = 'mark'): string {
-  return claimStatement(claimRequestOf(target), held);
+export function claimFor(target: ClaimTarget, held: 'mark' | 'locks' = 'mark', form: 'plain' | 'function' = 'plain'): string {
+  return claimStatement(claimRequestOf(target), held, form);
 }
 
-/** Run the claim statement now, behind a lock statement already sent (pipelined): its outcome, never a rejection. */
-export function sendClaim(session: Session, target: ClaimTarget, held: 'mark' | 'locks' = 'mark'): Promise<ClaimOutcome> {
-  return session.sql.unsafe<Record<string, unknown>[]>(claimFor(target, held)).then((rows) => ({ rows }), (error: unknown) => ({ error }));
+/**
+ * Run the claim statement now, behind a lock statement already sent (pipelined): its outcome, never
+ * a rejection. `form` 'function' on a warm session (see claimStatement).
+ */
+export function sendClaim(session: Session, target: ClaimTarget, held: 'mark' | 'locks' = 'mark', form: 'plain' | 'function' = 'plain'): Promise<ClaimOutcome> {
+  return session.sql.unsafe<Record<string, unknown>[]>(claimFor(target, held, form)).then((rows) => ({ rows }), (error: unknown) => ({ error }));
+}
+
+/**
+ * A waiter's claim planned before its lock statement (primeStatement), sent now, in the same round
+ * trip: the claim after the grant then finds the backend's caches warm. Never rejects.
+ */
+export function primeClaim(session: Session, target: ClaimTarget): void {
+  session.sql.unsafe(primeStatement(claimRequestOf(target))).execute().then(() => undefined, () => undefined);
 }
 
 /**
@@ -51,7 +62,7 @@ export async function settleClaim(
     }
   }
   if ('rows' in outcome) {
-    return parseClaim(outcome.rows as { claim?: string | null }[]);
+    return parseClaim(outcome.rows as { claim?: string | null; at?: Date | null }[]);
   }
   const reason = (outcome.error as Error)?.message?.split('\n')[0] ?? String(outcome.error);
   if (typeof target.takeover.delay === 'number' && target.takeover.delay > 0) {

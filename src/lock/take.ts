@@ -2,7 +2,7 @@ import type { Session } from '../connection/index.js';
 import { slotIds } from '../key/lock-id.js';
 import { takeLock } from '../sql/lock-statements.js';
 import { connect } from './connect.js';
-import { type ClaimOutcome, sendClaim } from './delay.js';
+import { type ClaimOutcome, primeClaim, sendClaim } from './delay.js';
 import { type AcquireRequest, remaining } from './request.js';
 import { takeSlot } from './slots.js';
 
@@ -43,7 +43,9 @@ export async function take(request: AcquireRequest, first: Session, inTransactio
 // A session lock's claim is sent right behind the lock statement: the server runs it the moment the
 // lock is granted, in the same round trip. A lock held in a transaction kept open records nothing:
 // its row could not be committed while it holds the lock.
+// A waiter plans its claim before it queues: the handover pays only for running it.
 export async function takeOn(request: AcquireRequest, session: Session, transaction: boolean): Promise<Grant> {
+  if (request.wait && !transaction) primeClaim(session, request);
   const taking = takeLock(session.sql, {
     id: request.id, shared: request.shared, wait: request.wait, level: transaction ? 'held-transaction' : 'session',
     ...remaining(request),

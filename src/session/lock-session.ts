@@ -157,7 +157,7 @@ export class LockSession implements AsyncDisposable {
     const main = await this.connect();
     const target = { ...request, takeover: this.#takeover };
     const trying = takeLock(main.sql, { id: request.id, shared: request.shared, wait: false });
-    const claimed = sendClaim(main, target);
+    const claimed = sendClaim(main, target, 'mark', 'function');
     const tried = await trying.catch((error: unknown) => {
       throw permissionErrorFor(error, this.#config.user) ?? error;
     });

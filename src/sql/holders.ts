@@ -1,6 +1,7 @@
 import type { SqlClient } from './client.js';
 import { formatDuration } from '../duration.js';
 import { RUNS_TABLE_NAME } from '../runs/index.js';
+import { HOLDERS_TABLE_NAME } from '../takeover/objects.js';
 import { MAX_LIMIT, bigintLockId, lockIdForKey, lockIdHalves } from '../key/lock-id.js';
 import { HELD_SINCE_COMMENT } from './lock-statements.js';
 import { intLiteral } from './literals.js';
@@ -88,7 +89,7 @@ const SELECT = `
     a.pid is not null as hasactivity,
     a.application_name as appname, pg_catalog.host(a.client_addr) as clientaddr, a.usename::text as username, a.state,
     pg_catalog.left(a.query, 120) as queryhead,
-    a.query operator(pg_catalog.~) 'pg_(try_)?advisory_lock|${RUNS_TABLE_NAME}|pglock_claim' as lockstatement,
+    a.query operator(pg_catalog.~) 'pg_(try_)?advisory_lock|${RUNS_TABLE_NAME}|${HOLDERS_TABLE_NAME}|pglock_claim' as lockstatement,
     ${iso('a.state_change')} as statechange,
     ${iso('a.query_start')} as querystart,
     ${iso('a.backend_start')} as backendstart,

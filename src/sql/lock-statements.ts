@@ -169,8 +169,11 @@ async function waitForLock(sql: SqlClient, statement: LockStatement, fn: 'pg_adv
 export const HELD_SINCE_COMMENT = '/* pglock held-since ';
 
 /**
- * Release the lock; false when this session did not hold it. `first`: a statement to run just
- * before the unlock, in the same round trip (the run record's end).
+ * Release the lock; false when this session did not hold it. `first`: statements to run just
+ * before the unlock, in the same round trip but a transaction of their own, committed before the
+ * unlock runs (the holder record's release mark, the run record's end): the next holder, granted
+ * by the unlock, reads them committed and never waits for them. Its error is thrown once the
+ * unlock is done.
  */
 export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean, first?: string, transaction = false): Promise<boolean> {
   // A transaction's lock ends with it: commit (it wrote nothing).
@@ -178,14 +181,11 @@ export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean,
     await sql.unsafe(first === undefined ? 'commit' : `${first}; commit`);
     return true;
   }
-  const unlock = `select ${lockCall('pg_advisory_unlock', id, shared)} as released`;
-  if (first === undefined) {
-    const [row] = await sql.unsafe<{ released: boolean }[]>(unlock);
-    return row?.released === true;
-  }
-  // Several statements in one simple query: postgres.js resolves with one result per statement.
-  const results = (await sql.unsafe(`${first}; ${unlock}`)) as unknown as { released: boolean }[][];
-  return results[results.length - 1]?.[0]?.released === true;
+  const before = first === undefined ? undefined : sql.unsafe(first).execute().then(() => undefined, (error: unknown) => error);
+  const [row] = await sql.unsafe<{ released: boolean }[]>(`select ${lockCall('pg_advisory_unlock', id, shared)} as released`);
+  const failed = await before;
+  if (failed !== undefined) throw failed;
+  return row?.released === true;
 }
 
 /**
