@@ -122,7 +122,7 @@ export async function openSession(config: ConnectionConfig, options: OpenSession
       throw unavailableError(config, failures, triedMs, attempt > 1);
     }
     if (options.waitDeadline !== undefined && now >= report) {
-      options.onUnavailable?.(unavailableError(config, failures, now - started, true));
+      options.onUnavailable?.(unavailableError(config, failures, options.connectTimeoutMs, true));
       report = now + options.connectTimeoutMs;
     }
     const backoff = Math.min(100 * 1.6 ** (attempt - 1), 2000) * (0.75 + Math.random() / 2);
