@@ -6,8 +6,8 @@
 # This script only installs, starts and stops the stack (scripts/lib/ha-stack.sh): on 127.0.0.1
 # only and in a private temp directory, one etcd, three Patroni members running PostgreSQL 15 and
 # HAProxy with two primary ports health-checked on Patroni's REST `/primary`. The scenarios and
-# their assertions (switchover, failover, paused leader; no two commands at once, exit codes, the
-# superseded holder's overlap) are the tap test test/stages/ha.stage.ts, run here with the stack
+# their assertions (switchover, failover, a node-kill failover, paused leader; no two commands at
+# once, exit codes, waiters that wait through the outage, the superseded holder's overlap) are the tap test test/stages/ha.stage.ts, run here with the stack
 # described in PGLOCK_HA_STACK; its result is this script's.
 #
 # Missing packages (patroni etcd-server etcd-client haproxy postgresql-15) are installed with

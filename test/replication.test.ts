@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { type Cluster, createCluster } from '../scripts/lib/throwaway-postgres.js';
 import { lockIdForKey, lockIdHalves } from '../src/key/lock-id.js';
-import { acquireLock } from '../src/index.js';
+import { acquireLock, elect, openLockSession } from '../src/index.js';
 import { FIXTURES, runPglock, startPglock } from './helpers/run-pglock.js';
 import { uniqueKey } from './helpers/server.js';
 import { maxOverlapMs, readSections } from './helpers/overlap.js';
@@ -51,10 +51,113 @@ t.test('a standby that stays one for the whole connect timeout is refused: exit 
   t.match(result.stderr, /point pglock at the primary/);
   t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
   t.notMatch(result.stderr, new RegExp(pair.primary.password), 'no password');
-  const waiting = await runPglock(['-d', pair.standbyUrl, '-k', uniqueKey('standby'), '--wait', '--connect-timeout', '1s', '-v', '--', 'echo', 'must not run']);
-  t.equal(waiting.code, 69, 'a waiter too ends with 69 once its connect timeout has run out on a standby');
+  const waitStarted = Date.now();
+  const waiting = await runPglock(['-d', pair.standbyUrl, '-k', uniqueKey('standby'), '--timeout', '2s', '--connect-timeout', '500ms', '-v', '--', 'echo', 'must not run']);
+  t.equal(waiting.code, 69, 'a waiter ends with 69 once its wait has run out on a standby');
+  t.ok(Date.now() - waitStarted >= 1900, 'it kept trying for the whole wait (--timeout 2s), not for --connect-timeout (500ms)');
   t.match(waiting.stderr, /cannot connect yet \(a standby \(in recovery\)\); try 1 failed, retrying in/, 'it said it was retrying');
+  t.match(waiting.stderr, /is a standby \(in recovery\).*; waiting on until --timeout 2s runs out/, 'and, at its connect timeout, that it waits on');
   t.match(waiting.stderr.trim().split('\n').at(-1), /is a standby \(in recovery\): advisory locks are not replicated/, 'and ended with the same clear line');
+  t.equal(waiting.stdout.toString(), '', 'the command did not run');
+});
+
+// Issue 29: a waiter's deadline is the wait it asked for. Through one endpoint that refuses (as
+// HAProxy with no server up), then leads to a standby, each for longer than --connect-timeout, then
+// to a primary: a fail-fast run ends at its connect timeout, a waiter whose --timeout runs out in the
+// outage ends with 69 then, and the waiters with time left (--timeout 60s, a bare --wait) run.
+t.test('waiters wait through an outage longer than --connect-timeout: refused, a standby, then a primary', async (t) => {
+  const proxy = await startMovableProxy(pair.primary.port);
+  t.teardown(() => proxy.close());
+  proxy.moveTo();
+  const endpoint = `postgres://${pair.primary.user}:${pair.primary.password}@127.0.0.1:${proxy.port}/postgres`;
+  const key = uniqueKey('outage');
+  const log = join(mkdtempSync(join(tmpdir(), 'pglock-outage-')), 'sections.log');
+  const section = (label: string) => ['--', process.execPath, join(FIXTURES, 'record.mjs'), log, label, '200'];
+  const flags = ['-d', endpoint, '-k', key, '-v', '--connect-timeout', '500ms'];
+  const began = Date.now();
+  const waiter = startPglock([...flags, '--timeout', '60s', ...section('waiter')]);
+  const bare = startPglock([...flags, '--wait', ...section('bare')]);
+  const short = startPglock([...flags, '--timeout', '2s', ...section('short')]);
+  const fast = await runPglock([...flags, ...section('fast')]);
+  const fastMs = Date.now() - began;
+  t.equal(fast.code, 69, 'a fail-fast run ends with 69 at its connect timeout');
+  t.ok(fastMs < 2000, `within about --connect-timeout (${fastMs} ms)`);
+  t.match(fast.stderr.trim().split('\n').at(-1), /cannot connect to .* within 500ms: /);
+  const shortRun = await short.result;
+  const shortMs = Date.now() - began;
+  t.equal(shortRun.code, 69, 'a waiter whose --timeout runs out during the outage ends with 69');
+  t.ok(shortMs >= 1900, `not before its --timeout (${shortMs} ms)`);
+  t.match(shortRun.stderr.trim().split('\n').at(-1), /cannot connect to .* within 2s: /, 'saying how long it tried');
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, began + 2500 - Date.now())));
+  proxy.moveTo(pair.standby.port);
+  await waiter.waitForStderr(/cannot connect yet \(a standby \(in recovery\)\)/);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.equal(waiter.child.exitCode, null, `the waiter (--timeout 60s) still waits ${Date.now() - began} ms in (refused, then a standby)`);
+  t.equal(bare.child.exitCode, null, 'so does the bare --wait');
+  t.notOk(readLog(log).includes('start'), 'nothing ran meanwhile');
+  const primaryAt = Date.now();
+  proxy.moveTo(pair.primary.port);
+  const [waited, barely] = await Promise.all([waiter.result, bare.result]);
+  const sections = readSections(log);
+  t.comment(`outage ${primaryAt - began} ms; the first waiter ran ${Math.round(Math.min(...sections.map((s) => s.start)) - primaryAt)} ms after the endpoint led to a primary`);
+  t.equal(waited.code, 0, 'the waiter ran once the endpoint led to a primary');
+  t.equal(barely.code, 0, 'so did the bare --wait');
+  t.match(waited.stderr, /cannot connect to .* within 500ms: .*; waiting on until --timeout 1m runs out/, 'at its connect timeout the waiter said it waits on');
+  t.match(barely.stderr, /; waiting on, as --wait does \(no time limit\)/);
+  t.same(sections.map((x) => x.label).sort(), ['bare', 'waiter'], 'each waiter ran once; the fail-fast and the short one never');
+  t.ok(maxOverlapMs(sections) <= 0, 'one at a time');
+});
+
+t.test('the library: acquireLock({ wait }), a lock session\'s waiting acquire and elect() wait through an outage', async (t) => {
+  const proxy = await startMovableProxy(pair.primary.port);
+  t.teardown(() => proxy.close());
+  const url = `postgres://${pair.primary.user}:${pair.primary.password}@127.0.0.1:${proxy.port}/postgres`;
+  const restoreIn = (ms: number) => setTimeout(() => proxy.moveTo(pair.primary.port), ms);
+
+  proxy.moveTo();
+  let began = Date.now();
+  await t.rejects(acquireLock({ url, key: uniqueKey('lib-fast'), connectTimeoutMs: 300 }), { name: 'DatabaseUnavailableError', exitCode: 69 }, 'fail fast: rejected at the connect timeout');
+  t.ok(Date.now() - began < 2000, 'soon');
+  began = Date.now();
+  await t.rejects(acquireLock({ url, key: uniqueKey('lib-short'), timeoutMs: 900, connectTimeoutMs: 300 }), { name: 'DatabaseUnavailableError', exitCode: 69, message: /within \d+ms/ });
+  t.ok(Date.now() - began >= 850, 'a wait with a timeout: rejected when the wait runs out, not at the connect timeout');
+
+  const unavailable: string[] = [];
+  let timer = restoreIn(1500);
+  const lock = await acquireLock({ url, key: uniqueKey('lib-wait'), wait: true, connectTimeoutMs: 300, onUnavailable: (error) => unavailable.push(error.message) });
+  clearTimeout(timer);
+  t.ok(lock.isHeld, 'acquireLock({ wait: true }) got the lock once the endpoint led to a primary');
+  t.ok(unavailable.length >= 2, `onUnavailable at each connect timeout of the outage (${unavailable.length} times)`);
+  t.match(unavailable[0], /cannot connect to .* within 300ms/);
+  await lock.release();
+
+  const session = await openLockSession({ url, connectTimeoutMs: 300 });
+  t.teardown(() => session.close());
+  proxy.moveTo();
+  proxy.dropAll();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await t.rejects(session.acquire({ key: uniqueKey('session-fast') }), { name: 'DatabaseUnavailableError' }, 'a fail-fast acquire on the session fails while it cannot connect');
+  timer = restoreIn(1500);
+  began = Date.now();
+  const held = await session.acquire({ key: uniqueKey('session-wait'), wait: true });
+  clearTimeout(timer);
+  t.ok(Date.now() - began >= 1000, 'the session\'s waiting acquire waited through the outage');
+  await held.release();
+  await session.close();
+
+  proxy.moveTo();
+  const errors: string[] = [];
+  let leading = false;
+  const election = elect({ url, key: uniqueKey('elect-outage'), connectTimeoutMs: 300, onError: (error) => errors.push(error.message), onLeading: async (signal) => {
+    leading = true;
+    await new Promise((resolve) => signal.addEventListener('abort', resolve));
+  } });
+  await waitFor(() => errors.length >= 2, 'elect() to report the outage');
+  t.notOk(leading, 'nobody leads while the endpoint refuses');
+  proxy.moveTo(pair.primary.port);
+  await waitFor(() => leading, 'elect() to lead once the endpoint leads to a primary', 10_000);
+  t.match(errors[0], /cannot connect to .* within 300ms/, 'each connect timeout of the outage went to onError');
+  await election.stop();
 });
 
 t.test('the library refuses a standby with code ESTANDBY', async (t) => {
@@ -146,24 +249,48 @@ t.test('superseded holder, several hosts: a standby promoted while the primary r
   t.ok(overlap < 5000, 'the overlap is bounded by the check interval and the promotion');
 });
 
-t.test('superseded holder, one endpoint: when it leads to another server, the holder stops (70)', async (t) => {
+t.test('superseded holder, one endpoint: when it leads to another primary, the holder stops (70); a standby or an older primary is no verdict', async (t) => {
   const split = await startPair('split-endpoint');
   const proxy = await startMovableProxy(split.primary.port);
   t.teardown(() => proxy.close());
   const auth = `${split.primary.user}:${split.primary.password}`;
   const endpoint = `postgres://${auth}@127.0.0.1:${proxy.port}/postgres`;
   const key = uniqueKey('split-endpoint');
-  const holder = startPglock(['-d', endpoint, '-k', key, '-v', '--primary-check', '300ms', '--', 'sleep', '60']);
-  await holder.waitForStderr(/running sleep/);
-  await new Promise((resolve) => setTimeout(resolve, 700));
-  t.equal(holder.child.exitCode, null, 'the endpoint still leads to the holder\'s server: it runs on');
-  split.standby.promote();
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  t.equal(holder.child.exitCode, null, 'a promotion elsewhere is no verdict while the endpoint leads to the same server');
+  const log = join(mkdtempSync(join(tmpdir(), 'pglock-split-endpoint-')), 'sections.log');
+  const section = (label: string, ms: number) => ['--', process.execPath, join(FIXTURES, 'record.mjs'), log, label, String(ms)];
+  const holder = startPglock(['-d', endpoint, '-k', key, '-v', '--primary-check', '1s', '--kill-after', '1s', ...section('old', 60_000)]);
+  await holder.waitForStderr(/running/);
+  // Issue 29: the endpoint leads to a standby (the demoted member, still routed to): no verdict.
   proxy.moveTo(split.standby.port);
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  t.equal(holder.child.exitCode, null, 'an endpoint that leads to a standby is no verdict: the holder runs on');
+  proxy.moveTo(split.primary.port);
+  split.standby.promote();
+  await waitFor(async () => (await withClient(split.standbyUrl, (sql) => sql`select pg_catalog.pg_is_in_recovery() as r`))[0]?.r === false, 'the promotion');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.equal(holder.child.exitCode, null, 'a promotion elsewhere is no verdict while the endpoint leads to the same server');
+  // Two primaries at once behind one endpoint (HAProxy before it marks the old one down): new
+  // connections alternate between them; the check's several looks find the new one at once.
+  const both = Date.now();
+  proxy.moveTo(split.primary.port, split.standby.port);
   const held = await holder.result;
+  const stoppedMs = sectionsOf(log, 'old').end - both;
   t.equal(held.code, 70);
-  t.match(held.stderr, new RegExp(`superseded: 127\\.0\\.0\\.1:${proxy.port} now leads to another server \\(a primary on timeline 2 started`));
+  t.match(held.stderr, new RegExp(`superseded: 127\\.0\\.0\\.1:${proxy.port} now leads to another primary \\(on timeline 2, started`));
+  t.comment(`with the endpoint alternating between two primaries, the holder stopped ${Math.round(stoppedMs)} ms after (--primary-check 1s)`);
+  t.ok(stoppedMs >= 0 && stoppedMs < 1000 + 2500, `only then, and within one check interval and a check's connections (${Math.round(stoppedMs)} ms)`);
+  // A holder on the new primary (timeline 2) while the endpoint leads to the stale old primary
+  // (timeline 1) too: an older primary cannot supersede it.
+  proxy.moveTo(split.standby.port);
+  const fresh = startPglock(['-d', endpoint, '-k', key, '-v', '--primary-check', '300ms', '--wait', '--timeout', '30s', ...section('new', 3000)]);
+  await fresh.waitForStderr(/running/);
+  proxy.moveTo(split.primary.port, split.standby.port);
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  proxy.moveTo(split.primary.port);
+  const ran = await fresh.result;
+  t.equal(ran.code, 0, `the holder on the newer timeline ran to its end: ${ran.stderr.trim().split('\n').at(-1)}`);
+  t.notMatch(ran.stderr, /superseded/);
+  t.ok(maxOverlapMs(readSections(log)) <= 0, 'the old and the new holder never ran at once');
   const off = await runPglock(['-d', endpoint, '-k', uniqueKey('split-off'), '--primary-check', '0', '--', 'true']);
   t.equal(off.code, 0, '--primary-check 0 turns the check off');
 });
@@ -237,26 +364,36 @@ t.test('fencing tokens keep increasing across a lossy failover', async (t) => {
 });
 
 // A TCP endpoint whose target can move (a writer endpoint, a DNS name): new connections go to the
-// current target, established ones stay where they are.
-async function startMovableProxy(port: number): Promise<{ port: number; moveTo(port: number): void; close(): Promise<void> }> {
+// current target (several: in turn, as HAProxy's round robin over two primaries; none: accepted and
+// closed at once, as HAProxy with no server up), established ones stay where they are.
+async function startMovableProxy(port: number): Promise<{ port: number; moveTo(...ports: number[]): void; dropAll(): void; close(): Promise<void> }> {
   const { createServer, connect } = await import('node:net');
-  let target = port;
+  let targets = [port];
+  let turn = 0;
   const sockets = new Set<import('node:net').Socket>();
   const server = createServer((client) => {
+    const target = targets[turn++ % Math.max(targets.length, 1)];
+    if (target === undefined) return void client.destroy();
     const upstream = connect({ host: '127.0.0.1', port: target });
     for (const socket of [client, upstream]) {
       sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
       socket.on('error', () => socket.destroy());
     }
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dropAll = () => sockets.forEach((socket) => socket.destroy());
   return {
     port: (server.address() as import('node:net').AddressInfo).port,
-    moveTo: (next) => (target = next),
+    moveTo: (...next) => (targets = next),
+    dropAll,
     close: () => new Promise<void>((resolve) => {
-      sockets.forEach((socket) => socket.destroy());
+      dropAll();
       server.close(() => resolve());
     }),
   };
@@ -268,6 +405,12 @@ function readLog(log: string): string {
   } catch {
     return '';
   }
+}
+
+function sectionsOf(log: string, label: string): { start: number; end: number } {
+  const found = readSections(log).find((entry) => entry.label === label);
+  if (!found) throw new Error(`no section ${label} in ${log}`);
+  return found;
 }
 
 function sectionStart(text: string, label: string): number {

@@ -1,10 +1,10 @@
 import postgres from 'postgres';
-import { LockWaitAbortedError } from '../errors.js';
+import { LockWaitAbortedError, type PglockError } from '../errors.js';
 import { sleep } from '../sleep.js';
 import { intLiteral } from '../sql/literals.js';
 import { type ConnectionConfig, type HostSpec, describeHost, hostsOf } from './config.js';
 import { openTransport } from './transport.js';
-import { type HostFailure, describeConnectError, isOutOfSlots, isRetryable, unavailableError } from './errors.js';
+import { type HostFailure, describeConnectError, isRetryable, unavailableError } from './errors.js';
 
 export type Client = postgres.Sql;
 export type ReservedSql = postgres.ReservedSql;
@@ -61,10 +61,16 @@ export interface OpenSessionOptions {
   /** Try a lock in the session setup statement itself, saving a round trip when not waiting. */
   setupLock?: SetupLock;
   /**
-   * For waiters: while the server has no free connection slot, keep trying until this time
-   * (Date.now() scale; Infinity: forever) rather than only for connectTimeoutMs.
+   * For waiters: keep trying through anything another try can mend (unreachable, refused, shutting
+   * down, a standby, no free slot) until this time (Date.now() scale; Infinity: forever) rather than
+   * for connectTimeoutMs, which then bounds each attempt (issue 29).
    */
-  slotDeadline?: number;
+  waitDeadline?: number;
+  /**
+   * With waitDeadline: called each time another connectTimeoutMs has passed without a session, with
+   * the error a connect without it would have ended with; the waiter tries on.
+   */
+  onUnavailable?: (error: PglockError) => void;
   /**
    * Accept a standby when no host is a primary (for `pglock status`); by default a standby is
    * refused like an error.
@@ -81,21 +87,21 @@ export interface OpenSessionOptions {
 
 // Open a dedicated session on a primary: try each host in order, as libpq does, and start over
 // with backoff while none is reachable and primary (a server starting up, a failover under way),
-// for up to connectTimeoutMs. The client has max: 1, no idle timeout and no max lifetime, and the
-// connection is reserved: postgres.js silently reconnects pool connections, which would drop a
-// session lock unnoticed.
+// for up to connectTimeoutMs, or for a waiter until its waitDeadline. The client has max: 1, no idle
+// timeout and no max lifetime, and the connection is reserved: postgres.js silently reconnects pool
+// connections, which would drop a session lock unnoticed.
 export async function openSession(config: ConnectionConfig, options: OpenSessionOptions): Promise<Session> {
   const hosts = hostsOf(config);
-  const deadline = Date.now() + options.connectTimeoutMs;
-  // A waiter told "no free slot": until when other trouble (a timeout, a reset) is still retried.
-  let slotGrace = deadline;
+  const started = Date.now();
+  const deadline = options.waitDeadline ?? started + options.connectTimeoutMs;
+  let report = started + options.connectTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     const failures: HostFailure[] = [];
     let standby: Session | undefined;
-    const tryUntil = Math.max(deadline, slotGrace);
     for (const spec of hosts) {
       try {
-        const session = await connectOnce(config, spec, options, Math.max(tryUntil - Date.now(), 250), attempt);
+        const attemptMs = Math.min(options.connectTimeoutMs, Math.max(deadline - Date.now(), 250));
+        const session = await connectOnce(config, spec, options, attemptMs, attempt);
         if (!session.standby) {
           await standby?.close(0);
           return session;
@@ -109,30 +115,29 @@ export async function openSession(config: ConnectionConfig, options: OpenSession
       }
     }
     if (standby) return standby;
-    if (options.slotDeadline !== undefined && failures.every(({ error }) => isOutOfSlots(error))) {
-      slotGrace = Math.min(options.slotDeadline, Date.now() + options.connectTimeoutMs);
+    const now = Date.now();
+    // Errors that another try cannot mend (authentication, a missing database) end it at once.
+    if (!failures.some(({ error }) => isRetryable(error)) || now >= deadline) {
+      const triedMs = options.waitDeadline === undefined ? options.connectTimeoutMs : Math.min(deadline, now) - started;
+      throw unavailableError(config, failures, triedMs, attempt > 1);
     }
-    const until = retryUntil(failures, Math.max(deadline, slotGrace), options.slotDeadline);
-    if (Date.now() >= until) throw unavailableError(config, failures, options.connectTimeoutMs, attempt > 1);
+    if (options.waitDeadline !== undefined && now >= report) {
+      options.onUnavailable?.(unavailableError(config, failures, options.connectTimeoutMs, true));
+      report = now + options.connectTimeoutMs;
+    }
     const backoff = Math.min(100 * 1.6 ** (attempt - 1), 2000) * (0.75 + Math.random() / 2);
-    const delay = Math.min(backoff, until - Date.now());
+    const delay = Math.min(backoff, deadline - now);
     options.onRetry?.(describeFailures(failures), delay, attempt);
     await sleep(delay, options.signal);
     if (options.signal?.aborted) throw new LockWaitAbortedError('cancelled while connecting');
   }
 }
 
-// Until when a failed round is worth another: never for errors that another try cannot mend
-// (authentication, a missing database); the connect deadline for the rest, a standby included: a
-// writer endpoint (HAProxy, a cloud DNS name) leads to the demoted member for a few seconds of every
-// failover, so a standby is retried like a refused connection, and only one that stays a standby
-// for the whole connect timeout is refused (issue 21); a waiter's own deadline when every host is
-// out of slots.
-function retryUntil(failures: HostFailure[], deadline: number, slotDeadline: number | undefined): number {
-  if (!failures.some(({ error }) => isRetryable(error))) return 0;
-  if (slotDeadline !== undefined && failures.every(({ error }) => isOutOfSlots(error))) return Math.max(deadline, slotDeadline);
-  return deadline;
-}
+// What is retried, and for how long: a standby like a refused connection, because a writer endpoint
+// (HAProxy, a cloud DNS name) leads to the demoted member for a few seconds of every failover
+// (issue 21); a fail-fast connect for connectTimeoutMs, so that a wrong address (a standby for good)
+// ends; a waiter until its own deadline: a database that is down, refusing, shutting down, a standby
+// or out of slots during the wait is something to wait through, like a busy lock (issue 29).
 
 function describeFailures(failures: HostFailure[]): string {
   if (failures.length === 1) return describeConnectError(failures[0]!.error);

@@ -6,7 +6,10 @@ import { pickDefined } from '../pick-defined.js';
 import { sleep } from '../sleep.js';
 import { type Leader, findLeader } from './leader.js';
 
-/** The connection options of acquireLock (a connection that fails for `connectTimeoutMs` goes to onError, then contending starts over). */
+/**
+ * The connection options of acquireLock. Contending waits through an outage or a failover without
+ * end; each `connectTimeoutMs` without a primary is reported to onError, and it tries on.
+ */
 export interface ElectOptions extends LockConnectionOptions {
   /** The leadership's name, hashed to a lock id like any key. Give this or `lockId`. */
   key?: string;
@@ -68,7 +71,8 @@ export function elect(options: ElectOptions): Election {
       let lock: Lock;
       try {
         lock = await acquireResolved({
-          connection: config, signal: stopping.signal,
+          // Contending waits through an outage (issue 29); each connect timeout without a primary is reported.
+          connection: config, signal: stopping.signal, onUnavailable: report,
           ...pickDefined(options, ['connectTimeoutMs', 'heartbeatMs', 'applicationName', 'lockDelay', 'stopWithinMs', 'onDelay', 'onRecordUnavailable']),
         }, choice);
       } catch (error) {

@@ -29,7 +29,7 @@ export function setupLock(target: ClaimTarget): SetupLock {
 }
 
 // A session on a primary. Not waiting for a plain lock: the session setup statement tries the lock
-// too. A waiter keeps trying for a connection slot until its own deadline (the queue drains).
+// too. A waiter keeps trying to connect until its own deadline (a failover, the queue draining).
 export async function connect(request: AcquireRequest, tryLock = !request.wait && request.limit === 1 && request.transaction !== true): Promise<Session> {
   const { options } = request;
   try {
@@ -37,7 +37,8 @@ export async function connect(request: AcquireRequest, tryLock = !request.wait &
       ...lockSessionOptions(options, request.applicationName, request.heartbeatMs),
       ...(options.onConnecting ? { onConnecting: options.onConnecting } : {}),
       ...(tryLock ? { setupLock: setupLock(request) } : {}),
-      ...(request.wait ? { slotDeadline: request.deadline ?? Number.POSITIVE_INFINITY } : {}),
+      ...(request.wait ? { waitDeadline: request.deadline ?? Number.POSITIVE_INFINITY } : {}),
+      ...(request.wait && options.onUnavailable ? { onUnavailable: options.onUnavailable } : {}),
       ...(request.transaction === true ? { noSessionSettings: true } : {}),
     });
   } catch (error) {

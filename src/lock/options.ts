@@ -1,5 +1,5 @@
 import type { ConnectionConfig, Env } from '../connection/index.js';
-import type { LockLostError } from '../errors.js';
+import type { LockLostError, PglockError } from '../errors.js';
 import type { TakeoverDelay } from '../takeover/index.js';
 
 /** How long a lock's connection keeps trying to connect, by default. */
@@ -15,7 +15,10 @@ export interface LockConnectionOptions {
   connection?: ConnectionConfig;
   /** Environment to read connection settings from (default: process.env). */
   env?: Env;
-  /** Keep retrying the connection for this long (default 10 000 ms). */
+  /**
+   * Keep retrying the connection for this long (default 10 000 ms); a waiter keeps trying until its
+   * wait ends (forever without `timeoutMs`), and this bounds each of its attempts.
+   */
   connectTimeoutMs?: number;
   /** How often to check that the lock is still held (default 5 000 ms; 0 = only on disconnect). */
   heartbeatMs?: number;
@@ -84,6 +87,12 @@ export interface AcquireOptions extends LockConnectionOptions, LockChoice {
   onLost?: (error: LockLostError) => void;
   /** Called before each connection retry. */
   onRetry?: (reason: string, delayMs: number, attempt: number) => void;
+  /**
+   * A waiter (`wait`, `timeoutMs`) keeps trying to connect until its wait ends; called each time
+   * another `connectTimeoutMs` has passed without a primary, with the error a fail-fast acquire
+   * would have rejected with.
+   */
+  onUnavailable?: (error: PglockError) => void;
   /** Called when a transaction-mode pooler was detected and the lock is taken in a transaction instead. */
   onTransactionMode?: (reason: string) => void;
   /** Called when a waiter lost its connection before the grant and connects again. */

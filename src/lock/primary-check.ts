@@ -5,11 +5,20 @@ import { type ConnectionConfig, type HostSpec, type ReservedSql, describeHost, h
 // The superseded-holder check (issue 21). A session lock is tied to one server; when a standby is
 // promoted while the old primary keeps running (a paused Patroni, a network split), a fresh pglock
 // locks on the new primary while this one still holds its lock on the old: two run at once. While
-// the command runs, check at an interval that the server holding the lock is still the primary
-// the connection settings lead to — with several hosts, that no other listed host is a primary on
-// a newer timeline; with one endpoint, that a fresh connection through it reaches the same server
-// (system identifier, postmaster start, timeline). Each check is one short connection per host
-// asked. A host that cannot be reached gives no verdict: the lock's own heartbeat covers its server.
+// the command runs, check at an interval that no other server the connection settings lead to is
+// a primary that can grant the lock anew: with several hosts, that no other listed host is a
+// primary on a newer timeline; with one endpoint, that fresh connections through it reach no other
+// primary, unless that one is on an older timeline (issue 29). A standby gives no verdict: it
+// cannot grant the lock to anyone (a writer endpoint leads to the demoted member for a few seconds
+// of every switchover, while the lock's holder is rightfully on the new primary). Nor does a host
+// that cannot be reached: the lock's own heartbeat covers its server.
+
+/**
+ * Fresh connections per check through one endpoint, in parallel. While a proxy routes to two
+ * primaries at once (HAProxy before it marks the old one down), one connection lands on either;
+ * several make it likely that one reaches the other primary in this check, not in a later one.
+ */
+export const LOOKS_PER_CHECK = 3;
 
 /** Which server a connection reached. */
 export interface ServerIdentity {
@@ -81,9 +90,10 @@ export function watchPrimary(lock: Lock, config: ConnectionConfig, options: Prim
 async function supersededBy(own: ServerIdentity, server: { host: string; port: number }, config: ConnectionConfig, options: PrimaryCheckOptions): Promise<string | undefined> {
   const hosts = hostsOf(config);
   if (hosts.length === 1) {
-    const seen = await identify(config, hosts[0]!, options);
-    if (seen === undefined || sameServer(seen, own)) return undefined;
-    return `${describeHost(hosts[0]!)} now leads to another server (${describe(seen)}; the lock is on one ${describe(own)}): ` +
+    const looks = await Promise.all(Array.from({ length: LOOKS_PER_CHECK }, () => identify(config, hosts[0]!, options)));
+    const other = looks.find((seen) => seen !== undefined && supersedes(seen, own));
+    if (other === undefined) return undefined;
+    return `${describeHost(hosts[0]!)} now leads to another primary (${describe(other)}; the lock is on one ${describe(own)}): ` +
       'the lock no longer excludes a new holder there';
   }
   const others = hosts.filter((spec) => spec.host !== server.host || spec.port !== server.port);
@@ -92,6 +102,17 @@ async function supersededBy(own: ServerIdentity, server: { host: string; port: n
   if (newer === undefined) return undefined;
   return `${describeHost(newer.spec)} is a primary on a newer timeline (${newer.identity!.timeline} > ${own.timeline}) while the lock is held on ` +
     `${describeHost({ ...server })}: a failover promoted it, and a new holder can lock there`;
+}
+
+/**
+ * Whether a server reached through the lock's own endpoint supersedes the lock's server: it is a
+ * primary (a standby grants nothing to anyone), not the lock's server, and not of the same cluster
+ * on an older timeline (the stale old primary, still routed to, while the lock is rightfully on the
+ * promoted one). Another cluster's primary (the endpoint moved) supersedes it whatever its timeline.
+ */
+export function supersedes(seen: ServerIdentity, own: ServerIdentity): boolean {
+  if (seen.standby || sameServer(seen, own)) return false;
+  return seen.system !== own.system || (seen.timeline ?? 0) >= (own.timeline ?? 0);
 }
 
 async function identify(config: ConnectionConfig, spec: HostSpec, options: PrimaryCheckOptions): Promise<ServerIdentity | undefined> {
@@ -118,5 +139,5 @@ function sameServer(a: ServerIdentity, b: ServerIdentity): boolean {
 }
 
 function describe(identity: ServerIdentity): string {
-  return `${identity.standby ? 'a standby' : `a primary on timeline ${identity.timeline}`} started ${identity.started}`;
+  return `${identity.standby ? 'a standby' : `on timeline ${identity.timeline}`}, started ${identity.started}`;
 }

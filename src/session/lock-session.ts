@@ -138,10 +138,16 @@ export class LockSession implements AsyncDisposable {
     await this.close();
   }
 
-  /** @internal open (or reopen) the session's own connection. */
-  async connect(signal?: AbortSignal): Promise<Session> {
+  /**
+   * @internal open (or reopen) the session's own connection; `waitDeadline`: for a waiting acquire,
+   * keep trying until then (a failover), not only for the connect timeout.
+   */
+  async connect(signal?: AbortSignal, waitDeadline?: number): Promise<Session> {
     if (this.#main && !this.#main.isClosed()) return this.#main;
-    this.#opening ??= openSession(this.#config, lockSessionOptions({ ...this.#options, signal }, this.#applicationName, this.#heartbeatMs)).then((session) => {
+    this.#opening ??= openSession(this.#config, {
+      ...lockSessionOptions({ ...this.#options, signal }, this.#applicationName, this.#heartbeatMs),
+      ...(waitDeadline === undefined ? {} : { waitDeadline }),
+    }).then((session) => {
       this.#main = session;
       this.#verified = false;
       this.#heartbeat = this.#watch(session);
@@ -154,7 +160,7 @@ export class LockSession implements AsyncDisposable {
   // which keeps the lock once granted (a grant cannot move between backends without a gap).
   async #take(request: SessionRequest, entry: Entry): Promise<NonNullable<Entry['held']>> {
     if (request.signal?.aborted) throw new LockWaitAbortedError('cancelled before the lock was tried');
-    const main = await this.connect();
+    const main = request.wait ? await this.#connectWaiting(request) : await this.connect();
     const target = { ...request, takeover: this.#takeover };
     const trying = takeLock(main.sql, { id: request.id, shared: request.shared, wait: false });
     const claimed = sendClaim(main, target, 'mark', 'function');
@@ -189,6 +195,13 @@ export class LockSession implements AsyncDisposable {
       ...pickDefined(this.#options, ['lockDelay', 'stopWithinMs', 'onDelay', 'onRecordUnavailable']),
     }, request, 2 * this.#heartbeatMs);
     return { backendPid: waiter.backendPid, sql: () => waiter.sql, unlock: () => waiter.release(), waiter };
+  }
+
+  // A waiting acquire waits through an outage until its own deadline (issue 29): an opening already
+  // under way (with the connect timeout only) is let end first, then one of its own is made.
+  async #connectWaiting(request: SessionRequest): Promise<Session> {
+    if (this.#opening) await this.#opening.catch(() => undefined);
+    return this.connect(request.signal, request.deadline ?? Number.POSITIVE_INFINITY);
   }
 
   // The previous holder was cut off: hold the lock on the session's connection, and hand it out

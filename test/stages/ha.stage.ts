@@ -4,6 +4,8 @@
 // each through both HAProxy ports and a multi-host URL (every member), a key per route:
 //   switchover  a holder runs, 4 waiters queue; Patroni switches over to another member
 //   failover    the same, but the leader's postmaster is killed with SIGKILL
+//   node-kill   the same, but the leader's Patroni and postmaster are killed (a node lost): no
+//               primary until the leader key expires, longer than the waiters' --connect-timeout
 //   paused      the leader's Patroni is stopped with SIGSTOP (its PostgreSQL stays a primary); a new
 //               leader is promoted after ttl while the holder still runs on the old primary
 // The cluster is brought back to 3 healthy members and one leader between scenarios.
@@ -43,6 +45,11 @@ if (!file) {
   t.test('failover', async (t) => {
     const leader = await resetCluster(cluster, say);
     summary.push(await queueScenario(t, cluster, leader, 'failover', say));
+  });
+
+  t.test('node-kill failover', async (t) => {
+    const leader = await resetCluster(cluster, say);
+    summary.push(await queueScenario(t, cluster, leader, 'node-kill', say));
   });
 
   t.test('paused leader', async (t) => {

@@ -45,6 +45,9 @@ export async function takeLock(options: RunOptions, log: Logger, signal: AbortSi
         const what = slotTries === attempt ? 'waiting for a connection slot' : 'cannot connect yet';
         log.info(`${what} (${reason}); try ${attempt} failed, retrying in ${formatDuration(delayMs)}`);
       },
+      // A waiter waits through an outage (a failover) until its own deadline: said at each --connect-timeout.
+      onUnavailable: (error) => log.warn(`${error.message}; ${options.timeoutMs === undefined
+        ? 'waiting on, as --wait does (no time limit)' : `waiting on until --timeout ${formatDuration(options.timeoutMs)} runs out`}`),
       onReconnect: (reason) => log.warn(reason),
       onTransactionMode: (reason) => log.info(reason),
       transaction: options.transaction,
