@@ -5,7 +5,8 @@ import { type LockChoice, type WaitPlan, type ClaimTarget, busyError, claimReque
 import { sleep } from './sleep.js';
 import { permissionErrorFor } from './lock/privilege.js';
 import { takeLock } from './sql/lock-statements.js';
-import { type Claim, type TakeoverDelay, claimInTransactionStatements, parseClaim } from './takeover/index.js';
+import { type Claim, type TakeoverDelay, RECORD_UNUSABLE, claimCallStatement, claimInTransactionStatements, isMissingRecord, parseClaim } from './takeover/index.js';
+import { send } from './sql/statement.js';
 
 // A lock that lives exactly as long as a transaction of the application's own postgres.js client:
 // pg_advisory_xact_lock inside sql.begin. No connection of pglock's own, and a transaction stays on
@@ -50,23 +51,32 @@ export async function withTransactionLock<T>(
   if (typeof fn !== 'function') throw new UsageError('withTransactionLock needs a function to run with the lock');
   const request = resolveChoice(options);
   let began = false;
-  try {
-    return (await sql.begin(async (tx) => {
-      began = true;
-      const taken = await takeInTransaction(tx, request, options.lockDelay !== 0);
-      if (taken.claim !== undefined && taken.claim.delayMs > 0) {
-        options.onDelay?.(describeDelay(claimTarget(request), taken.claim));
-        await sleep(taken.claim.delayMs);
+  for (;;) {
+    const known = recordUsable.has(sql);
+    try {
+      return (await sql.begin(async (tx) => {
+        began = true;
+        const taken = await takeInTransaction(tx, sql, request, options.lockDelay !== 0);
+        if (taken.claim !== undefined && taken.claim.delayMs > 0) {
+          options.onDelay?.(describeDelay(claimTarget(request), taken.claim));
+          await sleep(taken.claim.delayMs);
+        }
+        return fn(tx, { id: request.id, key: request.key, backendPid: taken.pid });
+      })) as T;
+    } catch (error) {
+      // The record was there and is gone (pglock's objects dropped): that transaction failed before
+      // fn ran; once more, asking first.
+      if (known && error instanceof RecordGone) continue;
+      if (!began && (error as { code?: string }).code === 'CONNECTION_ENDED') {
+        throw new UsageError('withTransactionLock: the postgres.js client has been ended (sql.end()); use a client that is open', { cause: error });
       }
-      return fn(tx, { id: request.id, key: request.key, backendPid: taken.pid });
-    })) as T;
-  } catch (error) {
-    if (!began && (error as { code?: string }).code === 'CONNECTION_ENDED') {
-      throw new UsageError('withTransactionLock: the postgres.js client has been ended (sql.end()); use a client that is open', { cause: error });
+      throw error instanceof RecordGone ? error.cause : error;
     }
-    throw error;
   }
 }
+
+/** The claim function called directly failed: the record is no longer there. */
+class RecordGone extends Error {}
 
 function checkClient(sql: unknown): void {
   const client = sql as ((...args: unknown[]) => unknown) & { begin?: unknown; unsafe?: unknown } | null;
@@ -78,10 +88,12 @@ function checkClient(sql: unknown): void {
 }
 
 // The one lock statement, at transaction level: tried or waited for (lock_timeout for this statement
-// only) and proven from pg_locks in the same statement; the holder record read right behind it.
-async function takeInTransaction(tx: postgres.TransactionSql<any>, request: LockTarget & WaitPlan, honour: boolean): Promise<{ pid: number; claim: Claim | undefined }> {
-  const taking = takeLock(tx, { id: request.id, shared: false, wait: request.wait, level: 'transaction', ...remaining(request) });
-  const claiming = honour ? readClaim(tx, request) : undefined;
+// only) and proven from pg_locks in the same statement; the holder record read right behind it. On
+// a client that prepares statements (postgres.js's default) the try and the read are prepared.
+async function takeInTransaction(tx: postgres.TransactionSql<any>, client: AnySql, request: LockTarget & WaitPlan, honour: boolean): Promise<{ pid: number; claim: Claim | undefined }> {
+  const prepared = (client as { options?: { prepare?: unknown } }).options?.prepare === true;
+  const taking = takeLock(tx, { id: request.id, shared: false, wait: request.wait, level: 'transaction', prepared, ...remaining(request) });
+  const claiming = honour ? readClaim(tx, client, request, prepared) : undefined;
   claiming?.catch(() => undefined);
   const result = await taking.catch((error: unknown) => {
     throw permissionErrorFor(error, undefined) ?? error;
@@ -92,11 +104,29 @@ async function takeInTransaction(tx: postgres.TransactionSql<any>, request: Lock
   return { pid: result.backendPid ?? 0, claim: await claiming };
 }
 
-// The holder record, read (nothing written) behind the lock statement, in the same round trip, in a
-// way that cannot fail the application's transaction (claimInTransactionStatements).
-async function readClaim(tx: postgres.TransactionSql<any>, request: LockTarget & WaitPlan): Promise<Claim | undefined> {
-  const results = (await tx.unsafe(claimInTransactionStatements(claimRequestOf(claimTarget(request))))) as unknown as { claim?: string | null }[][];
-  return parseClaim(results[1] ?? []);
+// Clients whose database has the holder record, usable by their role: their transactions call the
+// claim function directly. The others ask first, in a DO block (compiled anew each time, so dearer)
+// that cannot fail the application's transaction when the record is not there; once it is there, a
+// later call uses the function. Were pglock's objects dropped while in use, the direct call fails
+// that transaction before fn runs: withTransactionLock then runs it again, asking first.
+const recordUsable = new WeakMap<object, true>();
+
+// The holder record, read (nothing written) behind the lock statement, in the same round trip.
+async function readClaim(tx: postgres.TransactionSql<any>, client: AnySql, request: LockTarget & WaitPlan, prepared: boolean): Promise<Claim | undefined> {
+  const claim = { ...claimRequestOf(claimTarget(request)), record: false };
+  if (recordUsable.has(client)) {
+    try {
+      return parseClaim(await send<{ claim: string | null }[]>(tx, claimCallStatement(claim), prepared));
+    } catch (error) {
+      recordUsable.delete(client);
+      throw isMissingRecord(error) || (error as { code?: unknown }).code === '42501' ? new RecordGone('the holder record is gone', { cause: error }) : error;
+    }
+  }
+  const results = (await tx.unsafe(claimInTransactionStatements(claim))) as unknown as { claim?: string | null }[][];
+  const rows = results[1] ?? [];
+  if (rows[0]?.claim === RECORD_UNUSABLE) return undefined;
+  recordUsable.set(client, true);
+  return parseClaim(rows);
 }
 
 function claimTarget(request: LockTarget & WaitPlan): ClaimTarget {

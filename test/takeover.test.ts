@@ -219,3 +219,21 @@ t.test('withTransactionLock waits out a cut-off holder before fn runs, and recor
   const ok = await withTransactionLock(app, { key: uniqueKey('tx-none') }, async (tx) => (await tx`select 1 as one`)[0]?.one);
   t.equal(ok, 1, 'without the record the transaction is still usable');
 });
+
+t.test('a warm lock session whose claim function is dropped takes its locks on, and records again', async (t) => {
+  const session = await openLockSession({ url });
+  t.teardown(() => session.close());
+  const key = uniqueKey('session-drop');
+  // The first section claims in a statement of its own, the next ones in the try statement itself.
+  for (let i = 0; i < 3; i++) await session.withLock({ key }, () => undefined);
+  await server.admin.unsafe('drop function if exists public.pglock_claim');
+  const held = await session.acquire({ key });
+  t.ok(held.isHeld, 'the lock is taken');
+  const rows = await holderRows(key);
+  t.ok(rows.length === 1 && rows[0]!.bound > 0, `the holder record is written again, the function created anew (${JSON.stringify(rows)})`);
+  await held.release();
+  t.same((await holderRows(key)).map((row) => row.bound), [0], 'and marked released');
+  const other = await acquireLock({ url, key });
+  t.ok(other.isHeld, 'nothing was left held by the failed statement');
+  await other.release();
+});

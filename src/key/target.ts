@@ -18,9 +18,20 @@ export function resolveLockTarget(options: { key?: string | undefined; lockId?: 
     return { id, key: undefined, label: labelOf(id, undefined) };
   }
   if (options.key === undefined) throw new UsageError('a lock key (or lockId) is required');
-  const id = lockIdForKey(options.key);
-  return { id, key: options.key, label: labelOf(id, options.key) };
+  let known = recent.get(options.key);
+  if (known === undefined) {
+    const id = lockIdForKey(options.key);
+    known = { id, key: options.key, label: labelOf(id, options.key) };
+    if (recent.size >= RECENT_KEYS) recent.clear();
+    recent.set(options.key, known);
+  }
+  return { ...known };
 }
+
+// The keys this process named lately, hashed and labelled once: a service takes the same few keys
+// over and over (the hash and the label cost more than the rest of a warm section's own work).
+const RECENT_KEYS = 1024;
+const recent = new Map<string, LockTarget>();
 
 /**
  * How messages name a lock: `'<key>' (id <id>)`, with a slot when one is held. The key with its

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import type { Session } from '../connection/index.js';
 import { DatabaseUnavailableError, LockLostError, LockWaitAbortedError } from '../errors.js';
 import { formatDuration } from '../duration.js';
-import { type Claim, type ClaimRequest, type TakeoverDelay, claimStatement, installRecord, isMissingRecord, parseClaim, primeStatement } from '../takeover/index.js';
+import { send } from '../sql/statement.js';
+import { type Claim, type ClaimRequest, type TakeoverDelay, claimCallStatement, claimStatement, installRecord, isMissingRecord, parseClaim, primeStatement } from '../takeover/index.js';
 import { sleep } from '../sleep.js';
 import type { TakeoverPlan } from './request.js';
 
@@ -29,10 +30,13 @@ export function claimFor(target: ClaimTarget, held: 'mark' | 'locks' = 'mark', f
 
 /**
  * Run the claim statement now, behind a lock statement already sent (pipelined): its outcome, never
- * a rejection. `form` 'function' on a warm session (see claimStatement).
+ * a rejection. `form` 'function' on a warm session (see claimStatement), `prepared` there too.
  */
-export function sendClaim(session: Session, target: ClaimTarget, held: 'mark' | 'locks' = 'mark', form: 'plain' | 'function' = 'plain'): Promise<ClaimOutcome> {
-  return session.sql.unsafe<Record<string, unknown>[]>(claimFor(target, held, form)).then((rows) => ({ rows }), (error: unknown) => ({ error }));
+export function sendClaim(session: Session, target: ClaimTarget, held: 'mark' | 'locks' = 'mark', form: 'plain' | 'function' = 'plain', prepared = false): Promise<ClaimOutcome> {
+  const query = prepared && held === 'mark' && form === 'function'
+    ? send(session.sql, claimCallStatement(claimRequestOf(target)), true)
+    : session.sql.unsafe<Record<string, unknown>[]>(claimFor(target, held, form));
+  return query.then((rows) => ({ rows }), (error: unknown) => ({ error }));
 }
 
 /**
@@ -102,7 +106,11 @@ export async function waitOutDelay(claim: Claim, lock: { signal: AbortSignal; lo
   if (signal?.aborted) throw new LockWaitAbortedError('cancelled while waiting out the takeover delay');
 }
 
+// This host's name, asked once (a system call each time otherwise).
+let host: string | undefined;
+
 /** What the claim statement says of this process holding `target`. */
 export function claimRequestOf(target: ClaimTarget): ClaimRequest {
-  return { id: target.id, shared: target.shared, key: target.key, host: hostname(), pid: process.pid, boundMs: target.takeover.boundMs, delay: target.takeover.delay };
+  host ??= hostname();
+  return { id: target.id, shared: target.shared, key: target.key, host, pid: process.pid, boundMs: target.takeover.boundMs, delay: target.takeover.delay };
 }

@@ -6,6 +6,7 @@ import type { SqlClient } from '../sql/client.js';
 import { intLiteral } from '../sql/literals.js';
 import { releaseLock } from '../sql/lock-statements.js';
 import { settleStatement } from '../takeover/index.js';
+import { inline } from '../sql/statement.js';
 import type { RecordedRun } from './record.js';
 import { watchLock } from './watch.js';
 
@@ -154,7 +155,7 @@ export class Lock implements AsyncDisposable {
     const wasHeld = this.#state === 'held';
     if (wasHeld) this.#state = 'released';
     const recordEnd = [
-      ...(this.#claimed && !this.transaction ? [settleStatement(this.id, this.#run !== undefined)] : []),
+      ...(this.#claimed && !this.transaction ? [inline(settleStatement(this.id, this.#run !== undefined))] : []),
       ...(this.#run === undefined ? [] : [endRunStatement(this.#run.id, this.#run.fencingToken, end)]),
     ].join('; ') || undefined;
     // A lost lock's end ("lock lost") is being written from another connection: wait for it.

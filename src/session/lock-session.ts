@@ -1,14 +1,14 @@
 import { type ConnectionConfig, type ReservedSql, type Session, applicationName, describeTarget, openSession } from '../connection/index.js';
 import { LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
 import {
-  type ClaimTarget, type Lock, type LockConnectionOptions, type TakeoverPlan, DEFAULT_HEARTBEAT_MS, acquireResolved, busyError, describeDelay,
+  type ClaimOutcome, type ClaimTarget, type Lock, type LockConnectionOptions, type TakeoverPlan, DEFAULT_HEARTBEAT_MS, acquireResolved, busyError, claimRequestOf, describeDelay,
   findHolders, lockSessionOptions, notAdvisoryErrorFrom, resolveLockConnection, resolveTakeover, sendClaim, settleClaim, verifyOwnership,
 } from '../lock/index.js';
 import { pickDefined } from '../pick-defined.js';
 import { sleep } from '../sleep.js';
 import { permissionErrorFor } from '../lock/privilege.js';
-import { type Claim, settleStatement } from '../takeover/index.js';
-import { releaseLock, takeLock } from '../sql/lock-statements.js';
+import { type Claim, claimCallStatement, settleStatement } from '../takeover/index.js';
+import { type LockResult, releaseLock, takeLock } from '../sql/lock-statements.js';
 import { type ProvenLock, startHeartbeat } from '../lock/heartbeat.js';
 import { SessionLock } from './session-lock.js';
 import { type Entry, createEntry } from './entry.js';
@@ -51,6 +51,7 @@ export class LockSession implements AsyncDisposable {
   #opening: Promise<Session> | undefined;
   #heartbeat: { stop(): void } | undefined;
   #verified = false;
+  #claimInTry = false;
   #closed = false;
 
   /** @internal use openLockSession */
@@ -162,9 +163,10 @@ export class LockSession implements AsyncDisposable {
     if (request.signal?.aborted) throw new LockWaitAbortedError('cancelled before the lock was tried');
     const main = request.wait ? await this.#connectWaiting(request) : await this.connect();
     const target = { ...request, takeover: this.#takeover };
-    const trying = takeLock(main.sql, { id: request.id, shared: request.shared, wait: false });
-    const claimed = sendClaim(main, target, 'mark', 'function');
-    const tried = await trying.catch((error: unknown) => {
+    // A warm connection: prepared statements (parsed and planned once per connection); not through a
+    // pooler, which may not keep them.
+    const prepared = !main.proxied;
+    const { tried, claimed } = await this.#try(main, request, target, prepared).catch((error: unknown) => {
       throw permissionErrorFor(error, this.#config.user) ?? error;
     });
     if (tried.granted) {
@@ -178,7 +180,7 @@ export class LockSession implements AsyncDisposable {
       }
       const claim = await settleClaim(main, target, await claimed, this.#options.onRecordUnavailable);
       const settle = claim === undefined ? undefined : settleStatement(request.id);
-      const held = { backendPid: main.backendPid, sql: () => main.sql, unlock: () => releaseLock(main.sql, request.id, request.shared, settle) };
+      const held = { backendPid: main.backendPid, sql: () => main.sql, unlock: () => releaseLock(main.sql, request.id, request.shared, settle, false, prepared) };
       if (claim !== undefined && claim.delayMs > 0) await this.#delayStart(entry, target, claim, held, request.signal);
       return held;
     }
@@ -202,6 +204,29 @@ export class LockSession implements AsyncDisposable {
   async #connectWaiting(request: SessionRequest): Promise<Session> {
     if (this.#opening) await this.#opening.catch(() => undefined);
     return this.connect(request.signal, request.deadline ?? Number.POSITIVE_INFINITY);
+  }
+
+  // The try and the holder's claim: in one statement once the claim function is known to be there
+  // (#claimInTry), else the claim as a statement of its own right behind the try (same round trip).
+  async #try(main: Session, request: SessionRequest, target: ClaimTarget, prepared: boolean): Promise<{ tried: LockResult; claimed: Promise<ClaimOutcome> }> {
+    const lock = { id: request.id, shared: request.shared, wait: false, prepared };
+    if (this.#claimInTry && prepared) {
+      const claim = claimCallStatement(claimRequestOf(target));
+      try {
+        const tried = await takeLock(main.sql, { ...lock, follow: { sql: claim.call, values: claim.values } });
+        return { tried, claimed: Promise.resolve({ rows: [{ claim: tried.follow }] }) };
+      } catch {
+        // The claim failed (pglock's objects dropped?): the grant may stand without it; give it back,
+        // and take the lock the other way.
+        this.#claimInTry = false;
+        await releaseLock(main.sql, request.id, request.shared).catch(() => undefined);
+      }
+    }
+    const trying = takeLock(main.sql, lock);
+    const claimed = sendClaim(main, target, 'mark', 'function', prepared);
+    const tried = await trying;
+    if (tried.granted && 'rows' in (await claimed)) this.#claimInTry = true;
+    return { tried, claimed };
   }
 
   // The previous holder was cut off: hold the lock on the session's connection, and hand it out

@@ -3,6 +3,7 @@ import type { SqlClient } from './client.js';
 import { lockIdHalves } from '../key/lock-id.js';
 import { LockWaitAbortedError } from '../errors.js';
 import { intLiteral } from './literals.js';
+import { type Statement, type StatementValue, inline as inlineOf, send } from './statement.js';
 
 // The advisory-lock statements pglock sends: one round trip each (see literals.ts). Every function,
 // relation and operator is schema-qualified (pg_catalog), so that a role's search_path cannot
@@ -25,6 +26,14 @@ export interface LockStatement {
    * not granted, it is rolled back.
    */
   level?: 'session' | 'transaction' | 'held-transaction';
+  /** A fail-fast try sent as a prepared statement (a warm connection: statement.ts). */
+  prepared?: boolean;
+  /**
+   * A fail-fast session try: an expression evaluated in the same statement once the grant is
+   * proven (the holder's claim), its value returned as `follow`. `values`: the statement's, whose
+   * first four are the try's own ($1 the id, $2 and $3 its halves, $4 the grant's mark).
+   */
+  follow?: { sql: string; values: readonly StatementValue[] };
 }
 
 /** The outcome of a lock statement, with the pid of the backend that ran it. */
@@ -33,6 +42,8 @@ export interface LockResult {
   backendPid: number | undefined;
   /** Granted, and pg_locks showed the lock granted to that backend in the same statement. */
   proven: boolean;
+  /** With `follow`: its value (null when not proven). */
+  follow?: unknown;
 }
 
 /**
@@ -51,11 +62,20 @@ export async function takeLock(sql: SqlClient, statement: LockStatement): Promis
 // A transaction-level lock leaves its mark for the transaction only (is_local): the application's
 // pooled connection keeps nothing of pglock's after it.
 async function tryOnce(sql: SqlClient, statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Promise<LockResult> {
+  const [row] = await send<{ locked: boolean; pid: number; proven: boolean; follow?: unknown }[]>(sql, tryStatement(statement, fn), statement.prepared === true);
+  return { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true, ...(statement.follow ? { follow: row?.follow ?? null } : {}) };
+}
+
+function tryStatement(statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Statement {
   const local = fn === 'pg_try_advisory_xact_lock';
-  const [row] = await sql.unsafe<{ locked: boolean; pid: number; proven: boolean }[]>(`
-    select s.locked, s.pid, case when s.locked then ${provenAndMarked('s.pid', statement.id, statement.shared, local)} else ${clearMark(local)} end as proven
-    from (select ${lockCall(fn, statement.id, statement.shared)} as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`).execute();
-  return { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true };
+  const { classid, objid } = lockIdHalves(statement.id);
+  const proof = grantProofOf('s.pid', '$2::pg_catalog.oid', '$3::pg_catalog.oid', statement.shared);
+  const text = `select s.locked, s.pid, case when s.locked then ${markedOf(proof, '$4::pg_catalog.text', local)} else ${clearMark(local)} end as proven
+    from (select pg_catalog.${fn}${statement.shared ? '_shared' : ''}($1::pg_catalog.int8) as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`;
+  const values = [statement.id, classid, objid, grantedMark(statement.id, statement.shared)];
+  if (statement.follow === undefined) return { text, values };
+  // offset 0: the inner statement (the try and its proof) is made before the follow-up runs.
+  return { text: `select t.*, case when t.proven then ${statement.follow.sql} end as follow from (${text} offset 0) t`, values: statement.follow.values };
 }
 
 /** The SQL call that tries the lock without waiting, for use inside a larger statement. */
@@ -83,8 +103,12 @@ export function grantedMark(id: bigint, shared: boolean): string {
  * the dearest part of a lock statement). Session-level, and transactional: an error undoes it.
  */
 export function provenAndMarked(pidSql: string, id: bigint, shared: boolean, local = false): string {
-  const mark = grantedMark(id, shared);
-  return `pg_catalog.set_config('${GRANTED_SETTING}', case when ${grantProof(pidSql, id, shared)} then '${mark}' else '' end, ${local}) operator(pg_catalog.=) '${mark}'`;
+  return markedOf(grantProof(pidSql, id, shared), `'${grantedMark(id, shared)}'`, local);
+}
+
+// GRANTED_SETTING set to `markSql` when `proofSql` holds (else ''), and true when it did.
+function markedOf(proofSql: string, markSql: string, local: boolean): string {
+  return `pg_catalog.set_config('${GRANTED_SETTING}', case when ${proofSql} then ${markSql} else '' end, ${local}) operator(pg_catalog.=) ${markSql}`;
 }
 
 /** SQL that clears GRANTED_SETTING (false): a lock statement that was not granted. */
@@ -98,10 +122,14 @@ export function clearMark(local = false): string {
  */
 export function grantProof(pidSql: string, id: bigint, shared: boolean): string {
   const { classid, objid } = lockIdHalves(id);
+  return grantProofOf(pidSql, `'${classid}'::pg_catalog.oid`, `'${objid}'::pg_catalog.oid`, shared);
+}
+
+function grantProofOf(pidSql: string, classidSql: string, objidSql: string, shared: boolean): string {
   const eq = 'operator(pg_catalog.=)';
   return `exists (select from pg_catalog.pg_locks l
-      where l.locktype ${eq} 'advisory' and l.pid ${eq} ${pidSql} and l.classid ${eq} '${classid}'::pg_catalog.oid
-        and l.objid ${eq} '${objid}'::pg_catalog.oid and l.objsubid ${eq} 1 and l.mode ${eq} '${shared ? 'ShareLock' : 'ExclusiveLock'}' and l.granted)`;
+      where l.locktype ${eq} 'advisory' and l.pid ${eq} ${pidSql} and l.classid ${eq} ${classidSql}
+        and l.objid ${eq} ${objidSql} and l.objsubid ${eq} 1 and l.mode ${eq} '${shared ? 'ShareLock' : 'ExclusiveLock'}' and l.granted)`;
 }
 
 // The transaction that holds a lock for a transaction-mode pooler: begun here, its statement,
@@ -169,20 +197,26 @@ async function waitForLock(sql: SqlClient, statement: LockStatement, fn: 'pg_adv
 export const HELD_SINCE_COMMENT = '/* pglock held-since ';
 
 /**
- * Release the lock; false when this session did not hold it. `first`: statements to run just
- * before the unlock, in the same round trip but a transaction of their own, committed before the
- * unlock runs (the holder record's release mark, the run record's end): the next holder, granted
- * by the unlock, reads them committed and never waits for them. Its error is thrown once the
- * unlock is done.
+ * Release the lock; false when this session did not hold it. `first`: what to run just before the
+ * unlock, in the same round trip. Text (the holder record's release mark, the run record's end):
+ * statements in a transaction of their own, committed before the unlock runs, so that the next
+ * holder, granted by the unlock, reads them committed; their error is thrown once the unlock is
+ * done. A Statement: one data-modifying statement whose $1 is the lock id, run in the unlock's own
+ * statement just before the unlock (one statement less for a warm lock session, `prepared`).
  */
-export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean, first?: string, transaction = false): Promise<boolean> {
+export async function releaseLock(sql: ReservedSql, id: bigint, shared: boolean, first?: string | Statement, transaction = false, prepared = false): Promise<boolean> {
   // A transaction's lock ends with it: commit (it wrote nothing).
   if (transaction) {
-    await sql.unsafe(first === undefined ? 'commit' : `${first}; commit`);
+    await sql.unsafe(first === undefined ? 'commit' : `${typeof first === 'string' ? first : inlineOf(first)}; commit`);
     return true;
   }
-  const before = first === undefined ? undefined : sql.unsafe(first).execute().then(() => undefined, (error: unknown) => error);
-  const [row] = await sql.unsafe<{ released: boolean }[]>(`select ${lockCall('pg_advisory_unlock', id, shared)} as released`);
+  const before = typeof first === 'string' ? sql.unsafe(first).execute().then(() => undefined, (error: unknown) => error) : undefined;
+  const call = `pg_catalog.pg_advisory_unlock${shared ? '_shared' : ''}($1::pg_catalog.int8)`;
+  // The aggregate reads the whole of `first` before the outer row, and so the unlock, is made.
+  const unlock = typeof first === 'object'
+    ? { text: `with first as (${first.text} returning 1) select ${call} as released from (select pg_catalog.count(*) from first) x`, values: [id] }
+    : { text: `select ${call} as released`, values: [id] };
+  const [row] = await send<{ released: boolean }[]>(sql, unlock, prepared);
   const failed = await before;
   if (failed !== undefined) throw failed;
   return row?.released === true;

@@ -1,6 +1,7 @@
 import { lockIdHalves } from '../key/lock-id.js';
 import type { SqlClient } from '../sql/client.js';
 import { intLiteral, textLiteral } from '../sql/literals.js';
+import { type Statement, inline } from '../sql/statement.js';
 import { GRANTED_SETTING, grantProof, grantedMark } from '../sql/lock-statements.js';
 import { CLAIM_FUNCTION, CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_LOCK_ID, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
 
@@ -52,8 +53,27 @@ export function claimStatement(request: ClaimRequest, held: 'mark' | 'locks' = '
   const holds = held === 'mark'
     ? `pg_catalog.current_setting('${GRANTED_SETTING}', true) operator(pg_catalog.=) '${grantedMark(request.id, request.shared)}'`
     : grantProof('pg_catalog.pg_backend_pid()', request.id, request.shared);
-  if (form === 'function' || request.record === false) return `select case when ${holds} then ${call} end as claim`;
+  if (form === 'function' && held === 'mark') return inline(claimCallStatement(request));
+  if (request.record === false || form === 'function') return `select case when ${holds} then ${call} end as claim`;
   return plainClaim(id, holds, call, key, textLiteral(request.host), intLiteral(request.pid), bound);
+}
+
+/**
+ * The function form after a marked grant, its values apart: a warm lock session sends it prepared
+ * (statement.ts), so the server neither parses nor plans it again. The values begin as the try's
+ * (lock-statements.ts: $1 the id, $2 and $3 its halves, $4 the grant's mark), so that `call` can
+ * also go in the try statement itself.
+ */
+export function claimCallStatement(request: ClaimRequest): Statement & { call: string } {
+  const { classid, objid } = lockIdHalves(request.id);
+  const call = `${CLAIM_FUNCTION}($1::pg_catalog.int8, $2::pg_catalog.oid, $3::pg_catalog.oid, $5::pg_catalog.text, $6::pg_catalog.text, ` +
+    '$7::pg_catalog.int4, $8::pg_catalog.int8, $9::pg_catalog.int8, $10::pg_catalog.bool)';
+  return {
+    text: `select case when pg_catalog.current_setting('${GRANTED_SETTING}', true) operator(pg_catalog.=) $4::pg_catalog.text then ${call} end as claim`,
+    call,
+    values: [request.id, classid, objid, grantedMark(request.id, request.shared), request.key ?? null, request.host, request.pid,
+      Math.ceil(request.boundMs), request.delay === 'auto' ? -1 : Math.max(0, Math.ceil(request.delay)), request.record !== false],
+  };
 }
 
 // The common case in plain SQL: every row of the lock is locked (a release still committing is
@@ -107,9 +127,13 @@ export function claimInTransactionStatements(request: ClaimRequest): string {
   const call = claimStatement({ ...request, record: false }, 'mark', 'function');
   const usable = `pg_catalog.to_regprocedure('${CLAIM_SIGNATURE}') is not null and pg_catalog.has_function_privilege('${CLAIM_SIGNATURE}', 'execute') ` +
     `and pg_catalog.to_regclass('${HOLDERS_TABLE}') is not null and pg_catalog.has_table_privilege('${HOLDERS_TABLE}', 'select')`;
-  return `do $pglock$ begin if ${usable} then perform pg_catalog.set_config('pglock.claim', coalesce((${call}), ''), true); end if; end $pglock$; ` +
-    `select nullif(pg_catalog.current_setting('pglock.claim', true), '') as claim`;
+  return `do $pglock$ begin if ${usable} then perform pg_catalog.set_config('pglock.claim', coalesce((${call}), ''), true); ` +
+    `else perform pg_catalog.set_config('pglock.claim', '${RECORD_UNUSABLE}', true); end if; end $pglock$; ` +
+    `select pg_catalog.current_setting('pglock.claim', true) as claim`;
 }
+
+/** What claimInTransactionStatements reads when the record is not there or this role may not use it. */
+export const RECORD_UNUSABLE = '-';
 
 /** The claim statement's outcome: a Claim, or undefined when the lock was not held. */
 export function parseClaim(rows: readonly { claim?: string | null; at?: Date | string | null }[]): Claim | undefined {
@@ -145,9 +169,9 @@ export async function installRecord(sql: SqlClient): Promise<void> {
  * as released. Without `durable`, the commit does not wait for a flush: a row that a crash brings
  * back as held only makes the next holder wait once.
  */
-export function settleStatement(id: bigint, durable = false): string {
-  const mine = `h.lock_id operator(pg_catalog.=) ${intLiteral(id)} and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid()`;
+export function settleStatement(id: bigint, durable = false): Statement {
+  const mine = 'h.lock_id operator(pg_catalog.=) $1::pg_catalog.int8 and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid()';
   // set_config with is_local in the statement itself: one statement less to parse and plan.
   const async = durable ? '' : " and pg_catalog.set_config('synchronous_commit', 'off', true) is not null";
-  return `update ${HOLDERS_TABLE} h set bound_ms = 0 where ${mine}${async}`;
+  return { text: `update ${HOLDERS_TABLE} h set bound_ms = 0 where ${mine}${async}`, values: [id] };
 }
