@@ -40,11 +40,24 @@ export function sendClaim(session: Session, target: ClaimTarget, held: 'mark' | 
 }
 
 /**
- * A waiter's claim planned before its lock statement (primeStatement), sent now, in the same round
- * trip: the claim after the grant then finds the backend's caches warm. Never rejects.
+ * Ready the claim function on a waiter's connection before it queues (primeStatement): true when it
+ * ran, creating the record first when it was not there yet; false when this role cannot use it.
  */
-export function primeClaim(session: Session, target: ClaimTarget): void {
-  session.sql.unsafe(primeStatement(claimRequestOf(target))).execute().then(() => undefined, () => undefined);
+export async function readyClaim(session: Session, target: ClaimTarget): Promise<boolean> {
+  const prime = () => session.sql.unsafe(primeStatement(claimRequestOf(target)));
+  try {
+    await prime();
+    return true;
+  } catch (error) {
+    if (!isMissingRecord(error)) return false;
+  }
+  try {
+    await installRecord(session.sql);
+    await prime();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -154,10 +154,11 @@ export class Lock implements AsyncDisposable {
     this.#watch.stop();
     const wasHeld = this.#state === 'held';
     if (wasHeld) this.#state = 'released';
-    const recordEnd = [
-      ...(this.#claimed && !this.transaction ? [inline(settleStatement(this.id, this.#run !== undefined))] : []),
-      ...(this.#run === undefined ? [] : [endRunStatement(this.#run.id, this.#run.fencingToken, end)]),
-    ].join('; ') || undefined;
+    // The release mark alone goes in the unlock's own statement (one statement less on the way to
+    // the next holder); with the run's end, both go just before it.
+    const settle = this.#claimed && !this.transaction ? settleStatement(this.id, this.#run !== undefined) : undefined;
+    const recordEnd = this.#run === undefined ? settle
+      : [...(settle ? [inline(settle)] : []), endRunStatement(this.#run.id, this.#run.fencingToken, end)].join('; ');
     // A lost lock's end ("lock lost") is being written from another connection: wait for it.
     const unlock = wasHeld && !this.#session.isClosed()
       ? releaseLock(this.#session.sql, this.id, this.shared, recordEnd, this.transaction)

@@ -2,7 +2,8 @@ import type { Session } from '../connection/index.js';
 import { slotIds } from '../key/lock-id.js';
 import { takeLock } from '../sql/lock-statements.js';
 import { connect } from './connect.js';
-import { type ClaimOutcome, primeClaim, sendClaim } from './delay.js';
+import { claimCallStatement } from '../takeover/index.js';
+import { type ClaimOutcome, claimRequestOf, readyClaim, sendClaim } from './delay.js';
 import { type AcquireRequest, remaining } from './request.js';
 import { takeSlot } from './slots.js';
 
@@ -33,7 +34,9 @@ export async function take(request: AcquireRequest, first: Session, inTransactio
     if (slot.session !== first) await first.close(0);
     return { ...slot, granted: true };
   }
-  if (first.setupLockGranted !== undefined) {
+  // A waiter tried in the setup statement too: granted at once, it holds the lock like a fail-fast
+  // run; busy, it waits.
+  if (first.setupLockGranted === true || (first.setupLockGranted === false && !request.wait)) {
     return { session: first, granted: first.setupLockGranted, backendPid: first.backendPid, proven: first.setupLockProven === true, claim: first.setupFollow };
   }
   return takeOn(request, first, inTransaction);
@@ -43,17 +46,22 @@ export async function take(request: AcquireRequest, first: Session, inTransactio
 // A session lock's claim is sent right behind the lock statement: the server runs it the moment the
 // lock is granted, in the same round trip. A lock held in a transaction kept open records nothing:
 // its row could not be committed while it holds the lock.
-// A waiter plans its claim before it queues: the handover pays only for running it.
+// A waiter readies the claim function before it queues (readyClaim): the function then runs in the
+// wait statement itself the moment the lock is granted, compiled and planned, and the handover pays
+// only for running it. Where it cannot be readied (the record cannot be kept), the claim follows the
+// lock statement as a statement of its own, and settleClaim says why.
 export async function takeOn(request: AcquireRequest, session: Session, transaction: boolean): Promise<Grant> {
-  if (request.wait && !transaction) primeClaim(session, request);
+  const ready = request.wait && !transaction && (await readyClaim(session, request));
+  const follow = ready ? claimCallStatement(claimRequestOf(request)) : undefined;
   const taking = takeLock(session.sql, {
     id: request.id, shared: request.shared, wait: request.wait, level: transaction ? 'held-transaction' : 'session',
     ...remaining(request),
     ...(request.options.signal ? { signal: request.options.signal } : {}),
+    ...(follow ? { follow: { sql: follow.call, values: follow.values } } : {}),
   });
-  const claim = transaction ? undefined : sendClaim(session, request);
+  const claim = transaction || follow ? undefined : sendClaim(session, request);
   const result = await taking;
-  return { session, ...result, transaction, claim: await claim };
+  return { session, ...result, transaction, claim: follow ? { rows: [{ claim: result.follow }] } : await claim };
 }
 
 /** The id a grant holds: the key's, or with a limit the slot's. */

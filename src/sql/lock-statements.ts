@@ -29,9 +29,9 @@ export interface LockStatement {
   /** A fail-fast try sent as a prepared statement (a warm connection: statement.ts). */
   prepared?: boolean;
   /**
-   * A fail-fast session try: an expression evaluated in the same statement once the grant is
-   * proven (the holder's claim), its value returned as `follow`. `values`: the statement's, whose
-   * first four are the try's own ($1 the id, $2 and $3 its halves, $4 the grant's mark).
+   * A session lock's follow-up: an expression evaluated in the lock statement itself once the grant
+   * is proven (the holder's claim), its value returned as `follow`. `values`: the statement's, whose
+   * first four are a try's own ($1 the id, $2 and $3 its halves, $4 the grant's mark).
    */
   follow?: { sql: string; values: readonly StatementValue[] };
 }
@@ -157,12 +157,15 @@ async function takeInHeldTransaction(sql: SqlClient, statement: LockStatement): 
 async function waitForLock(sql: SqlClient, statement: LockStatement, fn: 'pg_advisory_lock' | 'pg_advisory_xact_lock'): Promise<LockResult> {
   const lock = lockCall(fn, statement.id, statement.shared);
   const limit = intLiteral(Math.ceil(statement.timeoutMs ?? 0));
-  const query = sql.unsafe<{ pid: number; proven: boolean }[]>(`
+  const text = `
     select w.pid, ${provenAndMarked('w.pid', statement.id, statement.shared, fn === 'pg_advisory_xact_lock')} as proven from (
       select ${lock}, pg_catalog.pg_backend_pid() as pid, pg_catalog.set_config('lock_timeout', p.previous, true)
       from (select pg_catalog.current_setting('lock_timeout') as previous, pg_catalog.set_config('lock_timeout', '${limit}', true) offset 0) p
       offset 0
-    ) w`).execute();
+    ) w`;
+  // With a follow-up, it runs in this statement the moment the grant is proven.
+  const query = sql.unsafe<{ pid: number; proven: boolean; follow?: unknown }[]>(statement.follow === undefined ? text
+    : inlineOf({ text: `select t.*, case when t.proven then ${statement.follow.sql} end as follow from (${text} offset 0) t`, values: statement.follow.values })).execute();
   // On abort, cancel the statement on the server; the wait then ends with 57014 and nothing stays
   // queued. Not query.cancel(): postgres.js 3.4.9 drops the promise of its cancel request there
   // (`this.canceller(this), this.canceller = null`), so a cancel request that cannot connect (a
@@ -181,7 +184,7 @@ async function waitForLock(sql: SqlClient, statement: LockStatement, fn: 'pg_adv
   statement.signal?.addEventListener('abort', abort, { once: true });
   try {
     const [row] = await Promise.race([query, abandoned]);
-    return { granted: true, backendPid: row?.pid, proven: row?.proven === true };
+    return { granted: true, backendPid: row?.pid, proven: row?.proven === true, ...(statement.follow ? { follow: row?.follow ?? null } : {}) };
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === '55P03') return { granted: false, backendPid: undefined, proven: false };

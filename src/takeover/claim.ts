@@ -105,13 +105,14 @@ select case when not c.yes then null when c.ok then '' else ${call} end as claim
 }
 
 /**
- * What a waiter sends before its lock statement, in the same round trip: the claim statement
- * planned, not run (EXPLAIN), so that the backend has the catalog entries it needs in its caches
- * when the grant comes and the claim after it costs a handover little. Its error (the record not
- * there yet) is no matter.
+ * What a waiter sends before its lock statement, in the same round trip: the claim function called
+ * without writing anything (record false), so that the backend has compiled it and planned its
+ * statements when the grant comes, and the claim after the grant costs a handover little. Its
+ * outcome is no matter (nor its error: the record not there yet).
  */
 export function primeStatement(request: ClaimRequest): string {
-  return `explain ${claimStatement(request, 'mark', 'plain')}`;
+  const claim = claimCallStatement({ ...request, record: false });
+  return inline({ text: `select ${claim.call}`, values: claim.values });
 }
 
 /** The claim function's signature, for to_regprocedure and grants. */

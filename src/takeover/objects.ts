@@ -48,6 +48,7 @@ declare
   v_until timestamptz;
   v_worst timestamptz;
   v_start timestamptz;
+  v_own timestamptz;
   v_cut_host text;
   v_cut_pid integer;
   v_cut_backend integer;
@@ -80,21 +81,20 @@ begin
     end if;
   end loop;
   v_worst := greatest(v_worst, v_granted);
-  if p_record then
-    -- This backend's own row: a delayed start it took over earlier and released within still stands.
-    update ${HOLDERS_TABLE} h set key = p_key, host = p_host, pid = p_pid, granted_at = v_granted, bound_ms = p_bound_ms,
-        not_before = greatest(h.not_before, v_worst)
-      where h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid()
-      returning h.not_before into v_start;
-    if not found then
-      insert into ${HOLDERS_TABLE} as h (lock_id, backend_pid, key, host, pid, granted_at, bound_ms, not_before)
-        values (p_lock_id, pg_catalog.pg_backend_pid(), p_key, p_host, p_pid, v_granted, p_bound_ms, v_worst)
-        on conflict (lock_id, backend_pid) do update set key = excluded.key, host = excluded.host, pid = excluded.pid,
-          granted_at = excluded.granted_at, bound_ms = excluded.bound_ms, not_before = excluded.not_before;
-      v_start := v_worst;
-    end if;
+  v_start := v_worst;
+  -- This backend's own row: a delayed start it took over earlier and released within still stands.
+  -- Run without p_record too, writing nothing: a waiter's call before it queues plans them both.
+  update ${HOLDERS_TABLE} h set key = p_key, host = p_host, pid = p_pid, granted_at = v_granted, bound_ms = p_bound_ms,
+      not_before = greatest(h.not_before, v_worst)
+    where p_record and h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid()
+    returning h.not_before into v_own;
+  if found then
+    v_start := v_own;
   else
-    v_start := v_worst;
+    insert into ${HOLDERS_TABLE} as h (lock_id, backend_pid, key, host, pid, granted_at, bound_ms, not_before)
+      select p_lock_id, pg_catalog.pg_backend_pid(), p_key, p_host, p_pid, v_granted, p_bound_ms, v_worst where p_record
+      on conflict (lock_id, backend_pid) do update set key = excluded.key, host = excluded.host, pid = excluded.pid,
+        granted_at = excluded.granted_at, bound_ms = excluded.bound_ms, not_before = excluded.not_before;
   end if;
   return pg_catalog.json_build_object(
     'delayMs', case when p_delay_ms operator(pg_catalog.=) 0 then 0 else greatest(0, pg_catalog.ceil(pg_catalog.date_part('epoch', v_start operator(pg_catalog.-) pg_catalog.clock_timestamp()) operator(pg_catalog.*) 1000))::pg_catalog.int8 end,
