@@ -45,7 +45,7 @@ export const SIGNAL_EXIT_BASE = 128;
 export const EXIT_CODE_MEANINGS: Record<ExitCodeName, string> = {
   Conflict: 'the lock was not acquired: busy (fail fast), the wait timed out, or the last run started less than --min-interval ago; the command never ran (-E sets another code)',
   Usage: 'usage error: a bad option, value, connection string or TLS file, found before connecting',
-  Unavailable: 'database unavailable: no primary reachable within --connect-timeout, authentication or TLS failed, a standby, a statement-mode pooler, or the run record cannot be written',
+  Unavailable: 'database unavailable: no primary reachable within --connect-timeout (a waiter: within its wait), authentication or TLS failed, a standby, a statement-mode pooler, or the run record cannot be written',
   LockLost: 'the lock was lost while the command ran, and pglock stopped the command',
   Internal: 'internal error in pglock (a bug: please report it)',
   TimedOut: 'the command ran longer than --max-runtime, and pglock stopped it',
