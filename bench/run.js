@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { mintServerCertificate } from './lib/certificates.js';
 import { DEFAULT_MAJORS, resolveNodes } from './lib/nodes.js';
 import { killAll, stopAll } from './lib/processes.js';
-import { checkGoals, formatGoals, formatMatrix, formatTable, matrixRows, tableRows } from './lib/report.js';
+import { checkGoals, formatGoals, formatLibraryComparison, formatMatrix, formatTable, libraryComparisonRows, matrixRows, tableRows } from './lib/report.js';
 import { BenchServer } from './lib/server.js';
 import { PGLOCK_BIN, lockTools, toolEnv, toolVersions } from './lib/tools.js';
 import { measureContention } from './measure/contention.js';
@@ -59,7 +59,7 @@ const FULL = {
   budget: { count: 60, roleLimit: 20, sectionSeconds: '0.3' },
   skip: { runs: 15, warmups: 2 },
   phases: { runs: 15, warmups: 2 },
-  library: { count: 2000, slowCount: 50, handovers: 40, warmups: 20 },
+  library: { count: 2000, slowCount: 50, peerCount: 100, costCount: 50, handovers: 40, warmups: 20 },
 };
 const QUICK = {
   'run-once': { runs: 5, warmups: 1 },
@@ -70,7 +70,7 @@ const QUICK = {
   budget: { count: 20, roleLimit: 8, sectionSeconds: '0.3' },
   skip: { runs: 3, warmups: 1 },
   phases: { runs: 3, warmups: 1 },
-  library: { count: 200, slowCount: 10, handovers: 8, warmups: 5 },
+  library: { count: 200, slowCount: 10, peerCount: 20, costCount: 10, handovers: 8, warmups: 5 },
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
@@ -151,6 +151,7 @@ function makeContext(target, node) {
   const tools = lockTools({ url: target.url, withlockUrl: target.withlockUrl, lockDir: scratch });
   return {
     tools, env, node: node.path, url: target.url, admin: target.admin, maxConnections: target.maxConnections, dir: scratch, tls: Boolean(target.tls),
+    statementStats: target.statementStats,
     progress: (text) => progress(`${node.version} ${target.tls ? 'tls' : 'plain'}: ${text}`),
   };
 }
@@ -252,6 +253,8 @@ function report({ machine, results, goals, problems }) {
   for (const [cell, cellResults] of Object.entries(results.cells)) console.log(`\n${cell} (${cellResults.node}):\n${formatTable(tableRows(cellResults))}`);
   const rest = tableRows(results);
   if (rest.length > 0) console.log(`\n${formatTable(rest)}`);
+  const compared = libraryComparisonRows(results);
+  if (compared.length > 0) console.log(`\n${formatLibraryComparison(compared, results.library.costMethod)}`);
   console.log(`\ngoals:\n${formatGoals(goals)}`);
   if (problems.length > 0) console.log(`\ncorrectness problems (${problems.length}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   else console.log('\ncorrectness: all runs exited 0, every critical section recorded once, no overlaps');

@@ -90,6 +90,43 @@ export function tableRows(results) {
   return rows;
 }
 
+/**
+ * The library against its peer and the bare protocol (issue 30): one row per compared case, pglock's
+ * p50 and the other's side by side, their ratio, the p99s and what each costs the server per section.
+ */
+export function libraryComparisonRows(results) {
+  return (results.library?.comparisons ?? []).map((c) => ({
+    case: `${c.case} (vs ${c.otherName})`,
+    'pglock p50': fixed(c.pglockP50, 2),
+    'other p50': fixed(c.otherP50, 2),
+    ratio: c.ratio === undefined ? '-' : `${c.ratio.toFixed(2)}x`,
+    'p99s (pglock / other)': `${fixed(c.pglockP99, 2)} / ${fixed(c.otherP99, 2)}`,
+    'server cost per section (pglock / other)': `${serverCost(c.pglockServer)} / ${serverCost(c.otherServer)}`,
+  }));
+}
+
+export function formatLibraryComparison(rows, method) {
+  const header = Object.keys(rows[0]);
+  const lines = rows.map((row) => header.map((key) => row[key]));
+  const widths = header.map((_, i) => Math.max(...[header, ...lines].map((cells) => cells[i].length)));
+  const render = (cells) => cells.map((text, i) => (i === 0 ? text.padEnd(widths[i]) : text.padStart(widths[i]))).join('  ');
+  return [
+    'library against its peer and the bare protocol (times in ms; each pair measured section by section, A, B, A, B ...)',
+    `server cost: ${method ?? 'not counted'}`,
+    render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render),
+  ].join('\n');
+}
+
+const fixed = (value, digits) => (value === undefined ? '-' : value.toFixed(digits));
+const trim = (value) => String(Number(value.toFixed(2)));
+
+function serverCost(server) {
+  if (!server) return '-';
+  const work = (server.statementsPerSection !== undefined ? `${trim(server.statementsPerSection)} st` : `~${trim(server.transactionsPerSection)} tx`) +
+    (server.sentPerSection !== undefined ? ` (${trim(server.sentPerSection)} sent)` : '');
+  return `${work}, ${trim(server.newBackendsPerSection)} new backend${server.newBackendsPerSection === 1 ? '' : 's'}`;
+}
+
 export function formatTable(rows) {
   const header = ['', ...COLUMNS.map((c) => LABELS[c]), ...RATIOS.map(([, label]) => label)];
   const lines = rows.map((row) => [
@@ -192,6 +229,14 @@ export function checkGoals(results) {
     atMost('library: a fail-fast section on a warm session p99 <= 5 ms', warm?.p99, 5, ms(5), ms),
     atMost('library: no new server backend per section (backends used <= 1)', warm?.backendsUsed, 1, '1', (v) => String(v)),
     atMost('library: election handover after stop() <= 1 s', handover?.max, 1000, ms(1000), ms),
+  );
+  // Issue 30: the library against its peer and the bare protocol, p50 against p50 in the same loop.
+  const compared = (id) => results.library?.comparisons?.find((c) => c.id === id);
+  const msp = (v) => `${v.toFixed(2)} ms`;
+  goals.push(
+    relative('library: withLock p50 <= 0.8 × advisory-lock withLock (the peer)', compared('withLock-peer')?.pglockP50, 0.8, compared('withLock-peer')?.otherP50, msp),
+    relative('library: warm session section p50 <= 1.5 × the bare try + unlock', compared('session-bare')?.pglockP50, 1.5, compared('session-bare')?.otherP50, msp),
+    relative('library: withTransactionLock p50 <= 1.5 × a bare transaction', compared('transaction-bare')?.pglockP50, 1.5, compared('transaction-bare')?.otherP50, msp),
   );
   return goals;
 }

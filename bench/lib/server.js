@@ -2,6 +2,8 @@
 // (scripts/lib/throwaway-postgres.js: scram-sha-256, random password, free port, fsync off), with
 // room for the scale test's 300 concurrent sessions. close() works at any point (even mid-start), is
 // idempotent, and is safe to call from a signal handler.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { createCluster } from '../../scripts/lib/throwaway-postgres.js';
 
@@ -21,6 +23,12 @@ export class BenchServer {
   admin;
   version;
   maxConnections;
+  /**
+   * True when pg_stat_statements is loaded (the server's binaries ship it): the library bench counts
+   * the statements a case sends with it. Dormant unless switched on (countStatements() in
+   * measure/library.js): track = none and no query ids, so the other measurements pay nothing.
+   */
+  statementStats = false;
   #pg;
   #closing;
 
@@ -30,6 +38,10 @@ export class BenchServer {
       this.#pg.writeDataFile('server.crt', this.tls.serverCert, 0o600);
       this.#pg.writeDataFile('server.key', this.tls.serverKey, 0o600);
       this.#pg.configure({ ssl: 'on', ssl_cert_file: "'server.crt'", ssl_key_file: "'server.key'" });
+    }
+    if (existsSync(join(this.#pg.binDir, '..', 'lib', 'postgresql', 'pg_stat_statements.so'))) {
+      this.#pg.configure({ shared_preload_libraries: "'pg_stat_statements'", 'pg_stat_statements.track': 'none', compute_query_id: 'off' });
+      this.statementStats = true;
     }
     await this.#pg.start();
     // pglock: no sslmode, so its default (prefer), as users run it: TLS whenever the server has it.
