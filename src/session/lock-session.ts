@@ -1,31 +1,21 @@
 import { type ConnectionConfig, type ReservedSql, type Session, applicationName, describeTarget, openSession } from '../connection/index.js';
 import { LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
 import {
-  type ClaimOutcome, type ClaimTarget, type Lock, type LockConnectionOptions, type TakeoverPlan, DEFAULT_HEARTBEAT_MS, acquireResolved, busyError, claimRequestOf, describeDelay,
+  type ClaimTarget, type Lock, type TakeoverPlan, DEFAULT_HEARTBEAT_MS, acquireResolved, busyError, describeDelay,
   findHolders, lockSessionOptions, notAdvisoryErrorFrom, resolveLockConnection, resolveTakeover, sendClaim, settleClaim, verifyOwnership,
 } from '../lock/index.js';
 import { pickDefined } from '../pick-defined.js';
 import { sleep } from '../sleep.js';
 import { permissionErrorFor } from '../lock/privilege.js';
-import { type Claim, claimCallStatement, settleStatement } from '../takeover/index.js';
-import { type LockResult, releaseLock, takeLock } from '../sql/lock-statements.js';
+import { type Claim, settleStatement } from '../takeover/index.js';
+import { releaseLock } from '../sql/lock-statements.js';
 import { type ProvenLock, startHeartbeat } from '../lock/heartbeat.js';
 import { SessionLock } from './session-lock.js';
+import { tryWithClaim } from './try.js';
 import { type Entry, createEntry } from './entry.js';
-import { type SessionAcquireOptions, type SessionRequest, resolveSessionRequest, waitUntilFreed } from './request.js';
+import { type LockSessionOptions, type SessionAcquireOptions, type SessionRequest, resolveSessionRequest, waitUntilFreed } from './request.js';
 
-/**
- * The connection options of acquireLock; `heartbeatMs`: how often one statement proves every lock
- * of the session; `applicationName` defaults to `pglock:(session)@<host>:<pid>`.
- */
-export interface LockSessionOptions extends LockConnectionOptions {
-  /** Cancels opening the session. */
-  signal?: AbortSignal;
-  /** Called when a lock of the session is lost while held. */
-  onLost?: (error: LockLostError, lock: SessionLock) => void;
-  /** Called before each connection retry. */
-  onRetry?: (reason: string, delayMs: number, attempt: number) => void;
-}
+export type { LockSessionOptions } from './request.js';
 
 /**
  * Open a lock session: one dedicated connection that holds any number of advisory locks, proven
@@ -51,7 +41,8 @@ export class LockSession implements AsyncDisposable {
   #opening: Promise<Session> | undefined;
   #heartbeat: { stop(): void } | undefined;
   #verified = false;
-  #claimInTry = false;
+  /** Whether the claim function is known to be there: the try then carries the claim (try.ts). */
+  readonly #claimInTry = { known: false };
   #closed = false;
 
   /** @internal use openLockSession */
@@ -166,7 +157,7 @@ export class LockSession implements AsyncDisposable {
     // A warm connection: prepared statements (parsed and planned once per connection); not through a
     // pooler, which may not keep them.
     const prepared = !main.proxied;
-    const { tried, claimed } = await this.#try(main, request, target, prepared).catch((error: unknown) => {
+    const { tried, claimed } = await tryWithClaim(main, request, target, prepared, this.#claimInTry).catch((error: unknown) => {
       throw permissionErrorFor(error, this.#config.user) ?? error;
     });
     if (tried.granted) {
@@ -206,28 +197,6 @@ export class LockSession implements AsyncDisposable {
     return this.connect(request.signal, request.deadline ?? Number.POSITIVE_INFINITY);
   }
 
-  // The try and the holder's claim: in one statement once the claim function is known to be there
-  // (#claimInTry), else the claim as a statement of its own right behind the try (same round trip).
-  async #try(main: Session, request: SessionRequest, target: ClaimTarget, prepared: boolean): Promise<{ tried: LockResult; claimed: Promise<ClaimOutcome> }> {
-    const lock = { id: request.id, shared: request.shared, wait: false, prepared };
-    if (this.#claimInTry && prepared) {
-      const claim = claimCallStatement(claimRequestOf(target));
-      try {
-        const tried = await takeLock(main.sql, { ...lock, follow: { sql: claim.call, values: claim.values } });
-        return { tried, claimed: Promise.resolve({ rows: [{ claim: tried.follow }] }) };
-      } catch {
-        // The claim failed (pglock's objects dropped?): the grant may stand without it; give it back,
-        // and take the lock the other way.
-        this.#claimInTry = false;
-        await releaseLock(main.sql, request.id, request.shared).catch(() => undefined);
-      }
-    }
-    const trying = takeLock(main.sql, lock);
-    const claimed = sendClaim(main, target, 'mark', 'function', prepared);
-    const tried = await trying;
-    if (tried.granted && 'rows' in (await claimed)) this.#claimInTry = true;
-    return { tried, claimed };
-  }
 
   // The previous holder was cut off: hold the lock on the session's connection, and hand it out
   // only once that holder must have stopped; lost or cancelled meanwhile, it is given back.

@@ -1,7 +1,21 @@
-import { LockTimeoutError, LockWaitAbortedError } from '../errors.js';
+import { type LockLostError, LockTimeoutError, LockWaitAbortedError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import type { LockTarget } from '../key/target.js';
-import { type LockChoice, type WaitPlan, resolveChoice } from '../lock/index.js';
+import { type LockChoice, type LockConnectionOptions, type WaitPlan, resolveChoice } from '../lock/index.js';
+import type { SessionLock } from './session-lock.js';
+
+/**
+ * The connection options of acquireLock; `heartbeatMs`: how often one statement proves every lock
+ * of the session; `applicationName` defaults to `pglock:(session)@<host>:<pid>`.
+ */
+export interface LockSessionOptions extends LockConnectionOptions {
+  /** Cancels opening the session. */
+  signal?: AbortSignal;
+  /** Called when a lock of the session is lost while held. */
+  onLost?: (error: LockLostError, lock: SessionLock) => void;
+  /** Called before each connection retry. */
+  onRetry?: (reason: string, delayMs: number, attempt: number) => void;
+}
 
 /** What one `LockSession.acquire` asks for. */
 export interface SessionAcquireOptions extends LockChoice {

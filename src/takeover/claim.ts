@@ -1,6 +1,6 @@
 import { lockIdHalves } from '../key/lock-id.js';
 import type { SqlClient } from '../sql/client.js';
-import { intLiteral, textLiteral } from '../sql/literals.js';
+import { intLiteral } from '../sql/literals.js';
 import { type Statement, inline } from '../sql/statement.js';
 import { GRANTED_SETTING, grantProof, grantedMark } from '../sql/lock-statements.js';
 import { CLAIM_FUNCTION, CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_LOCK_ID, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
@@ -43,19 +43,13 @@ export interface Claim {
  * backend keeps: cheaper from the second call on (a warm lock session).
  */
 export function claimStatement(request: ClaimRequest, held: 'mark' | 'locks' = 'locks', form: 'plain' | 'function' = 'plain'): string {
-  const { classid, objid } = lockIdHalves(request.id);
-  const delay = request.delay === 'auto' ? -1 : Math.max(0, Math.ceil(request.delay));
-  const id = intLiteral(request.id);
-  const key = request.key === undefined ? 'null' : textLiteral(request.key);
-  const bound = intLiteral(Math.ceil(request.boundMs));
-  const call = `${CLAIM_FUNCTION}(${id}::pg_catalog.int8, '${classid}'::pg_catalog.oid, '${objid}'::pg_catalog.oid, ` +
-    `${key}, ${textLiteral(request.host)}, ${intLiteral(request.pid)}, ${bound}, ${intLiteral(delay)}, ${request.record === false ? 'false' : 'true'})`;
+  const claim = claimCallStatement(request);
+  if (form === 'function' && held === 'mark') return inline(claim);
   const holds = held === 'mark'
-    ? `pg_catalog.current_setting('${GRANTED_SETTING}', true) operator(pg_catalog.=) '${grantedMark(request.id, request.shared)}'`
+    ? `pg_catalog.current_setting('${GRANTED_SETTING}', true) operator(pg_catalog.=) $4::pg_catalog.text`
     : grantProof('pg_catalog.pg_backend_pid()', request.id, request.shared);
-  if (form === 'function' && held === 'mark') return inline(claimCallStatement(request));
-  if (request.record === false || form === 'function') return `select case when ${holds} then ${call} end as claim`;
-  return plainClaim(id, holds, call, key, textLiteral(request.host), intLiteral(request.pid), bound);
+  const text = request.record === false || form === 'function' ? `select case when ${holds} then ${claim.call} end as claim` : plainClaim(holds, claim.call);
+  return inline({ text, values: claim.values });
 }
 
 /**
@@ -81,11 +75,12 @@ export function claimCallStatement(request: ClaimRequest): Statement & { call: s
 // a shared holder alongside) and none has a delayed start still ahead, the earlier rows are settled
 // (deleted) and this holder's row written, and the start is now. Otherwise the function decides
 // (it reads pg_locks, computes the delay and writes the rows).
-function plainClaim(id: string, holds: string, call: string, key: string, host: string, pid: string, bound: string): string {
+function plainClaim(holds: string, call: string): string {
   const eq = 'operator(pg_catalog.=)';
   const ne = 'operator(pg_catalog.<>)';
   const now = 'pg_catalog.statement_timestamp()';
   const me = 'pg_catalog.pg_backend_pid()';
+  const id = '$1::pg_catalog.int8';
   return `with held as materialized (select ${holds} as yes),
   prev as materialized (
     select h.backend_pid, h.bound_ms, h.not_before from ${HOLDERS_TABLE} h, held
@@ -98,7 +93,7 @@ function plainClaim(id: string, holds: string, call: string, key: string, host: 
     where c.yes and c.ok and h.lock_id ${eq} ${id} and h.backend_pid ${eq} p.backend_pid and p.backend_pid ${ne} ${me}),
   mine as (
     insert into ${HOLDERS_TABLE} as h (lock_id, backend_pid, key, host, pid, granted_at, bound_ms, not_before)
-    select ${id}, ${me}, ${key}, ${host}, ${pid}, ${now}, ${bound}, ${now} from calm c where c.yes and c.ok
+    select ${id}, ${me}, $5::pg_catalog.text, $6::pg_catalog.text, $7::pg_catalog.int4, ${now}, $8::pg_catalog.int8, ${now} from calm c where c.yes and c.ok
     on conflict (lock_id, backend_pid) do update set key = excluded.key, host = excluded.host, pid = excluded.pid,
       granted_at = excluded.granted_at, bound_ms = excluded.bound_ms, not_before = excluded.not_before)
 select case when not c.yes then null when c.ok then '' else ${call} end as claim, ${now} as at from calm c`;

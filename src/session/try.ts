@@ -1,0 +1,34 @@
+import type { Session } from '../connection/index.js';
+import { type ClaimOutcome, type ClaimTarget, claimRequestOf, sendClaim } from '../lock/index.js';
+import { type LockResult, releaseLock, takeLock } from '../sql/lock-statements.js';
+import { claimCallStatement } from '../takeover/index.js';
+import type { SessionRequest } from './request.js';
+
+/**
+ * A lock session's fail-fast try on its own connection, and the holder's claim: in the try statement
+ * itself once the claim function is known to be there (`claimInTry.known`, set by the first claim
+ * that ran), else as a statement of its own right behind the try, in the same round trip.
+ * `prepared`: the session's statements are prepared (not through a pooler).
+ */
+export async function tryWithClaim(
+  main: Session, request: SessionRequest, target: ClaimTarget, prepared: boolean, claimInTry: { known: boolean },
+): Promise<{ tried: LockResult; claimed: Promise<ClaimOutcome> }> {
+  const lock = { id: request.id, shared: request.shared, wait: false, prepared };
+  if (claimInTry.known && prepared) {
+    const claim = claimCallStatement(claimRequestOf(target));
+    try {
+      const tried = await takeLock(main.sql, { ...lock, follow: { sql: claim.call, values: claim.values } });
+      return { tried, claimed: Promise.resolve({ rows: [{ claim: tried.follow }] }) };
+    } catch {
+      // The claim failed (pglock's objects dropped?): the grant may stand without it; give it back,
+      // and take the lock the other way.
+      claimInTry.known = false;
+      await releaseLock(main.sql, request.id, request.shared).catch(() => undefined);
+    }
+  }
+  const trying = takeLock(main.sql, lock);
+  const claimed = sendClaim(main, target, 'mark', 'function', prepared);
+  const tried = await trying;
+  if (tried.granted && 'rows' in (await claimed)) claimInTry.known = true;
+  return { tried, claimed };
+}
