@@ -3,7 +3,9 @@ import { LockWaitAbortedError, type PglockError } from '../errors.js';
 import { sleep } from '../sleep.js';
 import { intLiteral } from '../sql/literals.js';
 import { type ConnectionConfig, type HostSpec, describeHost, hostsOf } from './config.js';
-import { openTransport } from './transport.js';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { type TransportOptions, openTransport } from './transport.js';
 import { type HostFailure, describeConnectError, isRetryable, unavailableError } from './errors.js';
 
 export type Client = postgres.Sql;
@@ -150,15 +152,26 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
   let dropped = false;
   let markClosed!: () => void;
   const closedPromise = new Promise<void>((resolve) => (markClosed = resolve));
+  // The socket is opened now rather than when postgres.js asks for it: postgres.js starts a new
+  // connection from a timer (setTimeout 0, a millisecond or more), and the TCP connect and the TLS
+  // request go on meanwhile. A reconnect of postgres.js's own (never kept: see reserve() below)
+  // opens a socket of its own.
+  let early: Promise<Socket | TLSSocket> | undefined = openTransport(spec, transportOptions(config, spec, timeoutMs, options.onConnecting));
+  early.catch(() => undefined);
   const client = postgres({
     ...clientOptions(config, spec, options.applicationName, timeoutMs, options.onConnecting),
+    socket: () => {
+      const socket = early ?? openTransport(spec, transportOptions(config, spec, timeoutMs));
+      early = undefined;
+      return socket;
+    },
     onclose: () => {
       dropped = true;
       if (!established || closed) return;
       closed = true;
       markClosed();
     },
-  });
+  } as postgres.Options<{}>);
   const abort = () => void client.end({ timeout: 0 });
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
@@ -204,6 +217,8 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
     };
   } catch (error) {
     await client.end({ timeout: 0 });
+    // Never handed to postgres.js: close it here.
+    void early?.then((socket) => socket.destroy(), () => undefined);
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', abort);
@@ -221,9 +236,7 @@ function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName
     ...(password(config, spec) === undefined ? {} : { password: password(config, spec)! }),
     // pglock opens the socket and negotiates TLS itself (transport.ts): no-delay, per-host checks.
     ssl: false,
-    socket: () => openTransport(spec, {
-      ssl: config.ssl, timeoutMs, directTls: config.directTls === true, onConnecting, authenticates: password(config, spec) !== undefined,
-    }),
+    socket: () => openTransport(spec, transportOptions(config, spec, timeoutMs, onConnecting)),
     max: 1,
     idle_timeout: 0,
     max_lifetime: null,
@@ -233,6 +246,10 @@ function clientOptions(config: ConnectionConfig, spec: HostSpec, applicationName
     // Only application_name goes in the startup packet: poolers such as PgBouncer reject others.
     connection: { application_name: applicationName },
   } as postgres.Options<{}>;
+}
+
+function transportOptions(config: ConnectionConfig, spec: HostSpec, timeoutMs: number, onConnecting?: () => void): TransportOptions {
+  return { ssl: config.ssl, timeoutMs, directTls: config.directTls === true, onConnecting, password: password(config, spec) };
 }
 
 // A password given explicitly applies to every host; else the password file's line for this one.

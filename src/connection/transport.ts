@@ -4,6 +4,7 @@ import { type Socket, connect as connectTcp, isIP } from 'node:net';
 import { join } from 'node:path';
 import tls, { type ConnectionOptions as TlsOptions, type TLSSocket } from 'node:tls';
 import type { HostSpec, SslSetting } from './config.js';
+import { answerScram } from './scram.js';
 import { isPreferOnly, tlsForHost } from './tls.js';
 
 // The socket under every connection pglock opens, made here rather than by postgres.js, which
@@ -16,7 +17,8 @@ import { isPreferOnly, tlsForHost } from './tls.js';
 //    included, and SNI carries DNS names only; no CA store is loaded where no check uses it;
 //  - with a password, node:crypto (which authentication needs, and which the CLI loads on first
 //    use: 3-8 ms) is loaded right after the startup message has gone out, while the server starts
-//    the backend and looks up the role, instead of when the server's authentication request comes.
+//    the backend and looks up the role, instead of when the server's authentication request comes;
+//    and a SCRAM challenge is answered with keys salted once per process (scram.ts).
 // Unix sockets never use TLS, as in libpq.
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -32,14 +34,20 @@ export interface TransportOptions {
   directTls?: boolean;
   /** Called as soon as the socket is connecting, while the server accepts it and starts a backend. */
   onConnecting?: (() => void) | undefined;
-  /** A password will be sent: load node:crypto while the server handles the startup message. */
-  authenticates?: boolean;
+  /**
+   * The password, when one will be sent: node:crypto is loaded while the server handles the startup
+   * message, and a SCRAM challenge is answered from keys cached for the process (scram.ts).
+   */
+  password?: string | undefined;
 }
 
 /** Connect to one server within `timeoutMs`: a plain or TLS stream, ready for the startup message. */
 export async function openTransport(spec: HostSpec, options: TransportOptions): Promise<Socket | TLSSocket> {
   const stream = await connectStream(spec, options);
-  if (options.authenticates) loadCryptoAfterFirstWrite(stream);
+  if (options.password !== undefined) {
+    answerScram(stream, options.password);
+    loadCryptoAfterFirstWrite(stream);
+  }
   return stream;
 }
 
@@ -49,7 +57,8 @@ async function connectStream(spec: HostSpec, { ssl, timeoutMs, directTls = false
   const socket = unix
     ? connectTcp({ path: join(spec.host, `.s.PGSQL.${spec.port}`) })
     : connectTcp({ host: spec.host, port: spec.port, noDelay: true });
-  onConnecting?.();
+  // Never from within the caller's own call (the socket may be opened before any await).
+  if (onConnecting) queueMicrotask(onConnecting);
   try {
     if (!unix && ssl !== false && directTls) {
       // sslnegotiation=direct: the TLS handshake starts as soon as TCP connects; the server knows

@@ -116,7 +116,12 @@ function shouldReconnect(request: AcquireRequest, error: unknown): boolean {
   return isRetryable(error);
 }
 
-/** Acquire, run `fn` with the lock, release — even when `fn` throws (recorded as completed or failed). */
+/**
+ * Acquire, run `fn` with the lock, release — even when `fn` throws (recorded as completed or failed).
+ * Resolves once the server has confirmed the unlock; the connection, no longer usable by anyone,
+ * finishes closing behind it (its backend exits a millisecond or two later), as `release({
+ * waitForClose: false })` does.
+ */
 export async function withLock<T>(options: AcquireOptions, fn: (lock: Lock) => Promise<T> | T): Promise<T> {
   const lock = await acquireLock(options);
   let end: RunEnd = { outcome: 'failed' };
@@ -125,6 +130,6 @@ export async function withLock<T>(options: AcquireOptions, fn: (lock: Lock) => P
     end = { outcome: 'completed' };
     return result;
   } finally {
-    await lock.release({ end });
+    await lock.release({ end, waitForClose: false });
   }
 }
