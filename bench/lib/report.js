@@ -105,6 +105,24 @@ export function libraryComparisonRows(results) {
   }));
 }
 
+/** The phases of a lock's own connection, pglock beside advisory-lock (measure/connection-phases.js). */
+export function formatConnectionPhases(phases) {
+  if (!phases?.pglock || !phases?.peer) return '';
+  const { pglock, peer } = phases;
+  const lines = [
+    `where a lock's own connection spends its time (ms, medians of ${pglock.n} / ${peer.n} tapped sections, A, B, A, B ...; round trips in brackets)`,
+    `${'phase'.padEnd(20)}  ${'pglock'.padStart(14)}  ${'advisory-lock'.padStart(14)}`,
+    `${'-'.repeat(20)}  ${'-'.repeat(14)}  ${'-'.repeat(14)}`,
+  ];
+  const cell = (summary, phase) => {
+    const trips = summary.roundTrips[phase];
+    return `${summary.phases[phase].toFixed(2)}${trips === undefined ? '' : ` [${trips}]`}`.padStart(14);
+  };
+  for (const phase of Object.keys(pglock.phases)) lines.push(`${phase.padEnd(20)}  ${cell(pglock, phase)}  ${cell(peer, phase)}`);
+  lines.push(`${'total'.padEnd(20)}  ${pglock.total.toFixed(2).padStart(14)}  ${peer.total.toFixed(2).padStart(14)}`);
+  return lines.join('\n');
+}
+
 export function formatLibraryComparison(rows, method) {
   const header = Object.keys(rows[0]);
   const lines = rows.map((row) => header.map((key) => row[key]));

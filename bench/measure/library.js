@@ -17,6 +17,7 @@
 //                       postgres.js connection, select pg_try_advisory_lock($1), pg_advisory_unlock($1)
 //   transaction lock    against a bare sql.begin(tx => tx`select pg_try_advisory_xact_lock(${id})`) on
 //                       a second warm postgres(url, { max: 1 }) pool
+// then the phases of a lock's own connection, pglock's and the peer's (measure/connection-phases.js),
 // and what each case costs the server, counted after the timings on fresh clients (costCount
 // sections after the warm-ups): the top-level statements the server executed, from pg_stat_statements
 // (loaded dormant by the bench server, switched on only for this count), else the transactions it
@@ -24,6 +25,7 @@
 import advisoryLockModule from 'advisory-lock';
 import postgres from 'postgres';
 import { acquireLock, elect, openLockSession, withLock, withTransactionLock } from '../../dist/index.js';
+import { measureConnectionPhases } from './connection-phases.js';
 
 // advisory-lock is CommonJS compiled from TypeScript: its function is the module's `default`.
 const advisoryLock = advisoryLockModule.default ?? advisoryLockModule;
@@ -81,6 +83,17 @@ export async function measureLibrary({ url, admin, statementStats, config, progr
     { name: CASES.peer, section: peerSection(mutexes) },
     { name: CASES.withLock, section: withLockSection(url) },
   ]);
+
+  // Where the time of a lock's own connection goes, phase by phase, for both (not timed above: the tap
+  // costs a few microseconds per socket event).
+  const phases = await measureConnectionPhases({
+    count: config.phaseCount ?? peerCount, warmups: config.warmups,
+    sections: {
+      [CASES.withLock]: (i, fn) => withLock({ url, key: `bench:library:withlock:${i % 4}` }, fn),
+      [CASES.peer]: (i, fn) => mutexes[i % 4].withLock(async () => fn()),
+    },
+  });
+  progress(`library: phases of a lock's own connection: pglock ${phases[CASES.withLock].total.toFixed(2)} ms, advisory-lock ${phases[CASES.peer].total.toFixed(2)} ms (medians, tapped)`);
 
   // A warm session against the bare round trips on a reserved connection of its own.
   const name = 'pglock-bench-session';
@@ -143,7 +156,7 @@ export async function measureLibrary({ url, admin, statementStats, config, progr
       pglockP99: a?.p99, otherP99: b?.p99, pglockServer: a?.server, otherServer: b?.server,
     };
   });
-  return { summary, comparisons, costMethod, problems };
+  return { summary, comparisons, costMethod, phases: { pglock: phases[CASES.withLock], peer: phases[CASES.peer] }, problems };
 }
 
 // The compared cases' sections (each returns the backend's pid when it knows it).

@@ -47,10 +47,21 @@ export interface SetupLock {
   attempt: string;
   proof: string;
   /**
-   * A statement sent right behind the setup statement, in the same round trip (pipelined): its rows
-   * or its error come back as `setupFollow`, never failing the session.
+   * A statement sent right behind the setup statement: its rows or its error come back as
+   * `setupFollow`, never failing the session. Sent as a query of its own once the setup statement
+   * has answered (postgres.js sends only one query on a connection it is opening).
    */
   follow?: string;
+  /**
+   * Send `follow` in the setup's own query message instead, as its second statement (one round trip
+   * less; a statement of its own still, with its own snapshot), for a follow known to succeed here.
+   * The two are one implicit transaction: if the follow fails after all, the setup's settings are
+   * undone with it, so the connection is dropped (and any lock it took with it) and opened again
+   * with the follow apart.
+   */
+  followInSetup?: boolean;
+  /** A boolean expression that gives back what `attempt` was granted (false when it was not). */
+  undo: string;
 }
 
 export interface OpenSessionOptions {
@@ -172,6 +183,7 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
       markClosed();
     },
   } as postgres.Options<{}>);
+  const merged = options.setupLock?.follow !== undefined && options.setupLock.followInSetup === true;
   const abort = () => void client.end({ timeout: 0 });
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
@@ -180,11 +192,14 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
     // fetch_types is false, and fetching types would cost a round trip that pglock does not need.
     // execute(): sent now, so that the follow-up statement goes after it (postgres.js sends a query
     // at its first then(), and `await` calls then() a microtask later).
-    const setup = prepareSession(client, options.heartbeatMs, options.setupLock, options.noSessionSettings === true).execute();
-    const follow = options.setupLock?.follow === undefined ? undefined
-      : client.unsafe<Record<string, unknown>[]>(options.setupLock.follow).then((rows) => ({ rows }), (error: unknown) => ({ error }));
-    const result = await setup;
-    const setupFollow = await follow;
+    const { result, setupFollow } = await runSetup(client, options, merged).catch(async (error: unknown) => {
+      // The follow failed in the setup's own message (the server's answer, not a lost connection):
+      // the settings were undone with it, and a lock the setup took may stand. Give that back and
+      // set up again with the follow apart.
+      if (!merged || !isServerError(error)) throw error;
+      await client.unsafe(`select ${options.setupLock!.undo}`);
+      return runSetup(client, options, false);
+    });
     const settings = result[0];
     const sql = await client.reserve();
     // reserve() would silently open a new connection if the first one had dropped in between.
@@ -223,6 +238,20 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
   } finally {
     options.signal?.removeEventListener('abort', abort);
   }
+}
+
+// The setup statement, and the setup lock's follow: in the same query message (merged), or sent
+// right after it.
+async function runSetup(client: Client, options: OpenSessionOptions, merged: boolean) {
+  const { setupLock } = options;
+  const setup = prepareSession(client, options.heartbeatMs, setupLock, options.noSessionSettings === true, merged ? setupLock?.follow : undefined).execute();
+  const follow = setupLock?.follow === undefined || merged ? undefined
+    : client.unsafe<Record<string, unknown>[]>(setupLock.follow).then((rows) => ({ rows }), (error: unknown) => ({ error }));
+  const answer = await setup;
+  if (!merged) return { result: answer, setupFollow: await follow };
+  // Two statements: one result each.
+  const [result, rows] = answer as unknown as [typeof answer, readonly Record<string, unknown>[]];
+  return { result, setupFollow: { rows } };
 }
 
 // postgres.js options for a dedicated, never-recycled connection.
@@ -282,7 +311,7 @@ export async function probeBackendPid(config: ConnectionConfig, spec: HostSpec, 
 // schema-qualified: a role's search_path cannot put another pg_try_advisory_lock in front. The lock
 // call comes early in the text: pg_stat_activity keeps only the first 1 kB of a statement, and
 // `pglock status` looks for the call there (sql/holders.ts).
-function prepareSession(sql: Client, heartbeatMs: number, setupLock?: SetupLock, noSettings = false) {
+function prepareSession(sql: Client, heartbeatMs: number, setupLock?: SetupLock, noSettings = false, then?: string) {
   const beat = Math.ceil(heartbeatMs > 0 ? heartbeatMs : 5000);
   const seconds = intLiteral(Math.max(1, Math.ceil(beat / 1000)));
   const lock = setupLock === undefined ? 'null::pg_catalog.bool' : `case when pg_catalog.pg_is_in_recovery() then null else ${setupLock.attempt} end`;
@@ -302,5 +331,11 @@ function prepareSession(sql: Client, heartbeatMs: number, setupLock?: SetupLock,
         case when v.version operator(pg_catalog.>=) 140000 then ${set('client_connection_check_interval', intLiteral(beat))} end
       from (select pg_catalog.current_setting('server_version_num')::pg_catalog.int4 as version) v
       offset 0
-    ) s`);
+    ) s${then === undefined ? '' : `;\n${then}`}`);
+}
+
+// An error the server sent (SQLSTATE, severity), as opposed to the connection failing.
+function isServerError(error: unknown): boolean {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof severity === 'string' && typeof code === 'string' && !isRetryable(error);
 }
