@@ -2,9 +2,10 @@
 // terminated) leaves its row in the holder record; the next holder holds the lock but returns it
 // (acquire resolves, onLeading runs) only after the cut-off holder's bound. A clean release leaves
 // nothing, and the next holder does not wait. Order of events is asserted, with generous bounds.
+import net from 'node:net';
 import t from 'tap';
 import {
-  type Lock, type TakeoverDelay, acquireLock, elect, openLockSession, DatabaseUnavailableError, UsageError, HOLDERS_TABLE,
+  type Lock, type TakeoverDelay, acquireLock, withLock, elect, openLockSession, DatabaseUnavailableError, UsageError, HOLDERS_TABLE,
 } from '../src/index.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { runPglock } from './helpers/run-pglock.js';
@@ -235,5 +236,36 @@ t.test('a warm lock session whose claim function is dropped takes its locks on, 
   t.same((await holderRows(key)).map((row) => row.bound), [0], 'and marked released');
   const other = await acquireLock({ url, key });
   t.ok(other.isHeld, 'nothing was left held by the failed statement');
+  await other.release();
+});
+
+t.test('a lock\'s own connection, once the process has seen the record work, claims in the setup\'s message; dropped, it falls back', async (t) => {
+  const key = uniqueKey('own-drop');
+  // The first connection claims in a statement of its own; the next in the setup's own message.
+  for (let i = 0; i < 2; i++) await withLock({ url, key }, () => undefined);
+  // What the client writes: its simple-protocol query messages.
+  const queries: string[] = [];
+  const write = net.Socket.prototype.write;
+  net.Socket.prototype.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+    if (Buffer.isBuffer(chunk) && chunk[0] === 0x51) queries.push(chunk.toString('utf8', 5));
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof write;
+  const merged = await acquireLock({ url, key }).finally(() => (net.Socket.prototype.write = write));
+  t.equal(queries.length, 1, 'one query message');
+  t.match(queries[0], /pg_try_advisory_lock[\s\S]*;\s*with held as materialized/, 'setup and claim went as one message');
+  t.ok((await holderRows(key)).some((row) => row.bound > 0), 'its row is written');
+  await merged.release();
+  await server.admin.unsafe(`drop table if exists ${HOLDERS_TABLE}`);
+  await server.admin.unsafe('drop function if exists public.pglock_claim');
+  const lock = await acquireLock({ url, key });
+  t.ok(lock.isHeld, 'the lock is taken');
+  const [count] = await server.admin<{ n: number }[]>`select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = ${lock.backendPid}`;
+  t.equal(count?.n, 1, 'held once on that backend: the grant of the failed message was given back');
+  t.ok((await holderRows(key)).some((row) => row.bound > 0), 'the record was created anew and the row written');
+  await lock.release();
+  const [after] = await server.admin<{ n: number }[]>`select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = ${lock.backendPid} and granted`;
+  t.equal(after?.n ?? 0, 0, 'released: nothing stays held');
+  const other = await acquireLock({ url, key });
+  t.ok(other.isHeld, 'another connection takes it');
   await other.release();
 });
