@@ -195,10 +195,10 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
     const { result, setupFollow } = await runSetup(client, options, merged).catch(async (error: unknown) => {
       // The follow failed in the setup's own message (the server's answer, not a lost connection):
       // the settings were undone with it, and a lock the setup took may stand. Give that back and
-      // set up again with the follow apart.
+      // set up again, in one message; the follow's outcome is that error.
       if (!merged || !isServerError(error)) throw error;
-      await client.unsafe(`select ${options.setupLock!.undo}`);
-      return runSetup(client, options, false);
+      const again = await runSetup(client, options, false, options.setupLock!.undo);
+      return { ...again, setupFollow: { error } };
     });
     const settings = result[0];
     const sql = await client.reserve();
@@ -241,17 +241,19 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
 }
 
 // The setup statement, and the setup lock's follow: in the same query message (merged), or sent
-// right after it.
-async function runSetup(client: Client, options: OpenSessionOptions, merged: boolean) {
+// right after it; `undo` first in the same message (after a merged one failed).
+async function runSetup(client: Client, options: OpenSessionOptions, merged: boolean, undo?: string) {
   const { setupLock } = options;
-  const setup = prepareSession(client, options.heartbeatMs, setupLock, options.noSessionSettings === true, merged ? setupLock?.follow : undefined).execute();
-  const follow = setupLock?.follow === undefined || merged ? undefined
+  const setup = prepareSession(client, options.heartbeatMs, setupLock, options.noSessionSettings === true, {
+    ...(merged ? { then: setupLock?.follow } : {}), ...(undo ? { first: undo } : {}),
+  }).execute();
+  const follow = setupLock?.follow === undefined || merged || undo ? undefined
     : client.unsafe<Record<string, unknown>[]>(setupLock.follow).then((rows) => ({ rows }), (error: unknown) => ({ error }));
   const answer = await setup;
-  if (!merged) return { result: answer, setupFollow: await follow };
-  // Two statements: one result each.
-  const [result, rows] = answer as unknown as [typeof answer, readonly Record<string, unknown>[]];
-  return { result, setupFollow: { rows } };
+  if (!merged && !undo) return { result: answer, setupFollow: await follow };
+  // Several statements: one result each, the setup's first or second.
+  const results = answer as unknown as (typeof answer)[];
+  return { result: results[undo ? 1 : 0]!, setupFollow: merged ? { rows: results[1] as readonly Record<string, unknown>[] } : undefined };
 }
 
 // postgres.js options for a dedicated, never-recycled connection.
@@ -311,13 +313,13 @@ export async function probeBackendPid(config: ConnectionConfig, spec: HostSpec, 
 // schema-qualified: a role's search_path cannot put another pg_try_advisory_lock in front. The lock
 // call comes early in the text: pg_stat_activity keeps only the first 1 kB of a statement, and
 // `pglock status` looks for the call there (sql/holders.ts).
-function prepareSession(sql: Client, heartbeatMs: number, setupLock?: SetupLock, noSettings = false, then?: string) {
+function prepareSession(sql: Client, heartbeatMs: number, setupLock?: SetupLock, noSettings = false, around: { first?: string; then?: string | undefined } = {}) {
   const beat = Math.ceil(heartbeatMs > 0 ? heartbeatMs : 5000);
   const seconds = intLiteral(Math.max(1, Math.ceil(beat / 1000)));
   const lock = setupLock === undefined ? 'null::pg_catalog.bool' : `case when pg_catalog.pg_is_in_recovery() then null else ${setupLock.attempt} end`;
   const proof = setupLock === undefined ? 'null::pg_catalog.bool' : `s.locked and ${setupLock.proof}`;
   const set = (name: string, value: string) => (noSettings ? 'null' : `pg_catalog.set_config('${name}', '${value}', false)`);
-  return sql.unsafe<{ pid: number; version: number; standby: boolean; locked: boolean | null; proven: boolean | null }[]>(`
+  return sql.unsafe<{ pid: number; version: number; standby: boolean; locked: boolean | null; proven: boolean | null }[]>(`${around.first === undefined ? '' : `select ${around.first};`}
     select s.pid, s.version, s.standby, s.locked, ${proof} as proven from (
       select ${lock} as locked, pg_catalog.pg_backend_pid() as pid, v.version, pg_catalog.pg_is_in_recovery() as standby,
         ${set('statement_timeout', '0')},
@@ -331,7 +333,7 @@ function prepareSession(sql: Client, heartbeatMs: number, setupLock?: SetupLock,
         case when v.version operator(pg_catalog.>=) 140000 then ${set('client_connection_check_interval', intLiteral(beat))} end
       from (select pg_catalog.current_setting('server_version_num')::pg_catalog.int4 as version) v
       offset 0
-    ) s${then === undefined ? '' : `;\n${then}`}`);
+    ) s${around.then === undefined ? '' : `;\n${around.then}`}`);
 }
 
 // An error the server sent (SQLSTATE, severity), as opposed to the connection failing.
