@@ -268,3 +268,24 @@ t.test('a lock\'s own connection claims in the setup\'s own message; with the re
   t.ok(other.isHeld, 'another connection takes it');
   await other.release();
 });
+
+t.test('a holder that did not wait out a cut-off holder (lockDelay 0) and releases cleanly: the next still waits for the cut-off one', async (t) => {
+  const key = uniqueKey('zero-release');
+  const first = await acquireLock({ url, key, heartbeatMs: 1000, stopWithinMs: 4000 });
+  await terminate(first.backendPid);
+  await first.lost;
+  const second = await acquireLock({ url, key, lockDelay: 0 });
+  await second.release();
+  t.same((await holderRows(key)).map((row) => row.bound), [0], 'its row is kept, released, with the delayed start it did not wait for');
+  const delays: TakeoverDelay[] = [];
+  const third = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.equal(delays.length, 1, 'the next holder waits');
+  t.ok(delays[0]!.delayMs > 3000, `for the first cut-off's window (${delays[0]!.delayMs} ms)`);
+  await third.release();
+  const fourth = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.equal(delays.length, 1, 'no wait after clean releases');
+  await fourth.release();
+  const rows = await holderRows(key);
+  t.notOk(rows.some((row) => row.backend_pid === fourth.backendPid), 'a clean release with no delayed start ahead leaves no row of its own');
+  t.ok(rows.every((row) => row.bound === 0), `every row left is released (${JSON.stringify(rows)})`);
+});

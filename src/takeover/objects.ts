@@ -3,8 +3,9 @@ import { lockIdForKey } from '../key/lock-id.js';
 // The holder record, kept for the takeover delay (docs/safety.md): one row per lock a pglock holder
 // holds or is taking over, in a table pglock creates on first use (schema public, as the run
 // record; every object schema-qualified). A holder writes its row in the statement that follows its
-// grant (pglock_claim) and marks it released (bound 0) in the transaction of its unlock; so a row
-// with a bound whose backend no longer holds the lock is a holder that was cut off (backend
+// grant (pglock_claim) and, in the transaction of its unlock, marks it released (bound 0), or
+// deletes it (a connection of its own, closing, with no delayed start ahead); so a row with a bound
+// whose backend no longer holds the lock is a holder that was cut off (backend
 // terminated, network cut, crash, failover, pglock killed), and `bound_ms` says how long after
 // losing its session it may still run.
 
@@ -98,7 +99,7 @@ begin
   end if;
   return pg_catalog.json_build_object(
     'delayMs', case when p_delay_ms operator(pg_catalog.=) 0 then 0 else greatest(0, pg_catalog.ceil(pg_catalog.date_part('epoch', v_start operator(pg_catalog.-) pg_catalog.clock_timestamp()) operator(pg_catalog.*) 1000))::pg_catalog.int8 end,
-    'until', v_start,
+    'until', v_start, 'ahead', v_start operator(pg_catalog.>) v_granted,
     'cutHost', v_cut_host, 'cutPid', v_cut_pid, 'cutBackendPid', v_cut_backend,
     'cutGrantedAt', v_cut_granted, 'cutBoundMs', v_cut_bound)::pg_catalog.text;
 end
