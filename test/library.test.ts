@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import t from 'tap';
 import { acquireLock, withLock, LockBusyError, LockTimeoutError, LockWaitAbortedError, DatabaseUnavailableError, LockLostError, lockIdForKey } from '../src/index.js';
 import { freePort, startTestServer, uniqueKey } from './helpers/server.js';
-import { runPglock } from './helpers/run-pglock.js';
+import { eventually, runPglock } from './helpers/run-pglock.js';
 
 const server = await startTestServer(t);
 const url = server.url;
@@ -198,4 +198,17 @@ t.test('library: a limit and a fencing token', async (t) => {
   await using c = await acquireLock({ url, key, limit: 2 });
   t.equal(c.slot, a.slot, 'the freed slot is taken');
   await b.release();
+});
+
+// Issue 30's decision: the top-level functions keep no process-wide connection. Each call has a
+// connection of its own, closed when it is done; a lock session (openLockSession) is the explicit
+// warm path.
+t.test('withLock: a connection of its own per call, none kept: resolved at the confirmed unlock, its backend gone right after', async (t) => {
+  const key = uniqueKey('own');
+  const pids: number[] = [];
+  for (let i = 0; i < 2; i++) pids.push(await withLock({ url, key }, async (lock) => (await lock.sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid));
+  t.not(pids[0], pids[1], 'two calls, two backends');
+  t.same(await advisoryRows(key), [], 'nothing held once withLock has resolved');
+  await eventually(async () => (await server.admin`select 1 from pg_stat_activity where pid = any(${pids})`).length === 0, 5000, 'the backends to exit');
+  t.pass('both backends exited: no connection is kept for later calls');
 });
