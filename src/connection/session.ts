@@ -196,7 +196,7 @@ async function connectOnce(config: ConnectionConfig, spec: HostSpec, options: Op
       // The follow failed in the setup's own message (the server's answer, not a lost connection):
       // the settings were undone with it, and a lock the setup took may stand. Give that back and
       // set up again, in one message; the follow's outcome is that error.
-      if (!merged || !isServerError(error)) throw error;
+      if (!merged || !isStatementError(error) || dropped) throw error;
       const again = await runSetup(client, options, false, options.setupLock!.undo);
       return { ...again, setupFollow: { error } };
     });
@@ -336,8 +336,9 @@ function prepareSession(sql: Client, heartbeatMs: number, setupLock?: SetupLock,
     ) s${around.then === undefined ? '' : `;\n${around.then}`}`);
 }
 
-// An error the server sent (SQLSTATE, severity), as opposed to the connection failing.
-function isServerError(error: unknown): boolean {
+// An error of a statement (severity ERROR: the session goes on), as opposed to a FATAL one at
+// startup (authentication, a missing database) or the connection failing.
+function isStatementError(error: unknown): boolean {
   const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
-  return typeof severity === 'string' && typeof code === 'string' && !isRetryable(error);
+  return severity === 'ERROR' && typeof code === 'string' && !isRetryable(error);
 }
