@@ -6,7 +6,6 @@ import { sleep } from './sleep.js';
 import { permissionErrorFor } from './lock/privilege.js';
 import { takeLock } from './sql/lock-statements.js';
 import { type Claim, type TakeoverDelay, RECORD_UNUSABLE, claimCallStatement, claimInTransactionStatements, isMissingRecord, parseClaim } from './takeover/index.js';
-import { send } from './sql/statement.js';
 
 // A lock that lives exactly as long as a transaction of the application's own postgres.js client:
 // pg_advisory_xact_lock inside sql.begin. No connection of pglock's own, and a transaction stays on
@@ -88,47 +87,69 @@ function checkClient(sql: unknown): void {
 }
 
 // The one lock statement, at transaction level: tried or waited for (lock_timeout for this statement
-// only) and proven from pg_locks in the same statement; the holder record read right behind it. On
-// a client that prepares statements (postgres.js's default) the try and the read are prepared.
+// only) and proven from pg_locks in the same statement, with the holder record read in it too once
+// the client's record is known usable (the function's own statements see what is committed after
+// the grant), else right behind it in the same round trip. On a client that prepares statements
+// (postgres.js's default) the statement is prepared.
 async function takeInTransaction(tx: postgres.TransactionSql<any>, client: AnySql, request: LockTarget & WaitPlan, honour: boolean): Promise<{ pid: number; claim: Claim | undefined }> {
   const prepared = (client as { options?: { prepare?: unknown } }).options?.prepare === true;
-  const taking = takeLock(tx, { id: request.id, shared: false, wait: request.wait, level: 'transaction', prepared, ...remaining(request) });
-  const claiming = honour ? readClaim(tx, client, request, prepared) : undefined;
+  const proven = provenBackends.get(client);
+  const known = honour && recordUsable.has(client);
+  const call = known ? claimCallStatement({ ...claimRequestOf(claimTarget(request)), record: false }) : undefined;
+  const taking = takeLock(tx, {
+    id: request.id, shared: false, wait: request.wait, level: 'transaction', prepared, ...remaining(request),
+    ...(request.wait ? {} : { provenPids: proven === undefined ? [] : [...proven] }),
+    ...(call ? { follow: { sql: call.call, values: call.values } } : {}),
+  });
+  const claiming = honour && !known ? askClaim(tx, request) : undefined;
   claiming?.catch(() => undefined);
   const result = await taking.catch((error: unknown) => {
+    // The record was there and is gone (pglock's objects dropped, or this role's grant revoked).
+    if (known && (isMissingRecord(error) || (error as { code?: unknown }).code === '42501')) {
+      recordUsable.delete(client);
+      throw new RecordGone('the holder record is gone', { cause: error });
+    }
     throw permissionErrorFor(error, undefined) ?? error;
   });
   // A wait that timed out has aborted the transaction: nothing more can be asked in it.
   if (!result.granted) throw busyError(request, request.wait ? undefined : await findHolders(tx, [request.id], result.backendPid));
   if (!result.proven) throw await notAdvisoryErrorFrom(tx, request.label, 'the server', 'transaction');
-  return { pid: result.backendPid ?? 0, claim: await claiming };
+  if (result.backendPid !== undefined) noteProven(client, result.backendPid);
+  const claim = known ? parseClaim([{ claim: result.follow as string | null }]) : await claiming;
+  if (!known && claim !== undefined) recordUsable.set(client, true);
+  return { pid: result.backendPid ?? 0, claim };
 }
 
 // Clients whose database has the holder record, usable by their role: their transactions call the
-// claim function directly. The others ask first, in a DO block (compiled anew each time, so dearer)
-// that cannot fail the application's transaction when the record is not there; once it is there, a
-// later call uses the function. Were pglock's objects dropped while in use, the direct call fails
-// that transaction before fn runs: withTransactionLock then runs it again, asking first.
+// claim function in the lock statement. The others ask first, in a DO block (compiled anew each
+// time, so dearer) that cannot fail the application's transaction when the record is not there; once
+// it is there, a later call uses the function. Were pglock's objects dropped while in use, the lock
+// statement fails that transaction before fn runs: withTransactionLock then runs it again, asking first.
 const recordUsable = new WeakMap<object, true>();
 
-// The holder record, read (nothing written) behind the lock statement, in the same round trip.
-async function readClaim(tx: postgres.TransactionSql<any>, client: AnySql, request: LockTarget & WaitPlan, prepared: boolean): Promise<Claim | undefined> {
+// The holder record, read (nothing written) behind the lock statement, in the same round trip, by a
+// block that cannot fail: undefined when the record is not there or not usable by this role.
+async function askClaim(tx: postgres.TransactionSql<any>, request: LockTarget & WaitPlan): Promise<Claim | undefined> {
   const claim = { ...claimRequestOf(claimTarget(request)), record: false };
-  if (recordUsable.has(client)) {
-    try {
-      return parseClaim(await send<{ claim: string | null }[]>(tx, claimCallStatement(claim), prepared));
-    } catch (error) {
-      recordUsable.delete(client);
-      throw isMissingRecord(error) || (error as { code?: unknown }).code === '42501' ? new RecordGone('the holder record is gone', { cause: error }) : error;
-    }
-  }
   const results = (await tx.unsafe(claimInTransactionStatements(claim))) as unknown as { claim?: string | null }[][];
   const rows = results[1] ?? [];
   if (rows[0]?.claim === RECORD_UNUSABLE) return undefined;
-  recordUsable.set(client, true);
   return parseClaim(rows);
 }
 
 function claimTarget(request: LockTarget & WaitPlan): ClaimTarget {
   return { ...request, shared: false, takeover: { delay: 'auto', boundMs: 0 } };
+}
+
+// The backends of each client (its pool's connections, or through a pooler the server connections
+// it was given) that have shown a grant in pg_locks: a try on one of them skips the scan (takeLock).
+const provenBackends = new WeakMap<object, Set<number>>();
+const MAX_PROVEN_BACKENDS = 64;
+
+function noteProven(client: object, pid: number): void {
+  const known = provenBackends.get(client) ?? new Set<number>();
+  if (known.has(pid)) return;
+  if (known.size >= MAX_PROVEN_BACKENDS) known.delete(known.values().next().value!);
+  known.add(pid);
+  provenBackends.set(client, known);
 }

@@ -189,3 +189,36 @@ t.test('(b) a server whose advisory-lock functions answer without locking', asyn
     await t.rejects(acquireLock({ url, key: uniqueKey('noadv-lib'), env: {}, wait: true }), { code: 'ENOADVISORY', exitCode: 69 });
   });
 });
+
+// A warm connection proves its first grant from pg_locks and then trusts the backend that showed it
+// (issue 30: the scan of the whole lock table is the dearest part of a warm section). A server whose
+// functions are replaced under a running session is caught by the session's heartbeat instead.
+t.test('(c) a backend proven once, then a server whose functions start to lie', async (t) => {
+  const server = await startTestServer(t, { own: true });
+  const { admin } = server;
+  const { openLockSession, withTransactionLock, LockLostError } = await import('../src/index.js');
+  const session = await openLockSession({ url: server.url, heartbeatMs: 300 });
+  t.teardown(() => session.close().catch(() => undefined));
+  const first = await session.acquire({ key: uniqueKey('proven') });
+  t.ok(await isGranted(admin, first.id), 'a real grant, proven');
+  await first.release();
+  await admin.unsafe(`create or replace function pg_catalog.pg_try_advisory_lock(bigint) returns boolean language sql as 'select true'`);
+  await admin.unsafe(`create or replace function pg_catalog.pg_try_advisory_xact_lock(bigint) returns boolean language sql as 'select true'`);
+
+  await t.test('the proven session\'s next grant is trusted, and its heartbeat finds it missing', async (t) => {
+    const lying = await session.acquire({ key: uniqueKey('lying') });
+    t.notOk(await isGranted(admin, lying.id), 'the server locked nothing');
+    const lost = await Promise.race([lying.lost, new Promise<undefined>((resolve) => setTimeout(resolve, 5000, undefined))]);
+    t.type(lost, LockLostError, `reported lost within the heartbeat (${String(lost?.message)})`);
+    t.ok(lying.signal.aborted, 'its signal aborted');
+  });
+
+  await t.test('a new session and a new client prove their first grant: refused', async (t) => {
+    const fresh = await openLockSession({ url: server.url });
+    t.teardown(() => fresh.close().catch(() => undefined));
+    await t.rejects(fresh.acquire({ key: uniqueKey('fresh') }), { code: 'ENOADVISORY', exitCode: 69 });
+    const client = postgres(server.url, { max: 1, onnotice: () => {} });
+    t.teardown(() => client.end({ timeout: 1 }));
+    await t.rejects(withTransactionLock(client, { key: uniqueKey('fresh-tx') }, () => 'ran'), { code: 'ENOADVISORY', exitCode: 69 });
+  });
+});

@@ -41,6 +41,8 @@ export class LockSession implements AsyncDisposable {
   #opening: Promise<Session> | undefined;
   #heartbeat: { stop(): void } | undefined;
   #verified = false;
+  /** The session's backend, once a grant on it was proven from pg_locks: its later tries skip the scan. */
+  #provenPid: number | undefined;
   /** Whether the claim function is known to be there: the try then carries the claim (try.ts). */
   readonly #claimInTry = { known: false };
   #closed = false;
@@ -157,7 +159,8 @@ export class LockSession implements AsyncDisposable {
     // A warm connection: prepared statements (parsed and planned once per connection); not through a
     // pooler, which may not keep them.
     const prepared = !main.proxied;
-    const { tried, claimed } = await tryWithClaim(main, request, target, prepared, this.#claimInTry).catch((error: unknown) => {
+    const provenPids = this.#provenPid === main.backendPid ? [main.backendPid] : [];
+    const { tried, claimed } = await tryWithClaim(main, request, target, prepared, this.#claimInTry, provenPids).catch((error: unknown) => {
       throw permissionErrorFor(error, this.#config.user) ?? error;
     });
     if (tried.granted) {
@@ -165,6 +168,7 @@ export class LockSession implements AsyncDisposable {
         await releaseLock(main.sql, request.id, request.shared).catch(() => undefined);
         throw await notAdvisoryErrorFrom(main.sql, request.label, describeTarget(this.#config, main.host));
       }
+      this.#provenPid = main.backendPid;
       if (main.proxied && !this.#verified) {
         await verifyOwnership(main, request.id, request.shared, this.#config, this.#applicationName);
         this.#verified = true;

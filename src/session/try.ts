@@ -8,12 +8,13 @@ import type { SessionRequest } from './request.js';
  * A lock session's fail-fast try on its own connection, and the holder's claim: in the try statement
  * itself once the claim function is known to be there (`claimInTry.known`, set by the first claim
  * that ran), else as a statement of its own right behind the try, in the same round trip.
- * `prepared`: the session's statements are prepared (not through a pooler).
+ * `prepared`: the session's statements are prepared (not through a pooler). `provenPids`: the
+ * session's backend once a grant on it was proven (takeLock).
  */
 export async function tryWithClaim(
-  main: Session, request: SessionRequest, target: ClaimTarget, prepared: boolean, claimInTry: { known: boolean },
+  main: Session, request: SessionRequest, target: ClaimTarget, prepared: boolean, claimInTry: { known: boolean }, provenPids: readonly number[],
 ): Promise<{ tried: LockResult; claimed: Promise<ClaimOutcome> }> {
-  const lock = { id: request.id, shared: request.shared, wait: false, prepared };
+  const lock = { id: request.id, shared: request.shared, wait: false, prepared, provenPids };
   if (claimInTry.known && prepared) {
     const claim = claimCallStatement(claimRequestOf(target));
     try {

@@ -7,8 +7,9 @@ import { type Statement, type StatementValue, inline as inlineOf, send } from '.
 
 // The advisory-lock statements pglock sends: one round trip each (see literals.ts). Every function,
 // relation and operator is schema-qualified (pg_catalog), so that a role's search_path cannot
-// redirect a call; and every grant is proven from pg_locks in the statement that took it, so that
-// a server whose advisory-lock functions answer without locking cannot make pglock run the command.
+// redirect a call; and every grant is proven from pg_locks in the statement that took it (on a warm
+// connection, the first on each backend: provenPids), so that a server whose advisory-lock functions
+// answer without locking cannot make pglock run the command.
 
 /** One lock statement: which lock, how, and at what level. */
 export interface LockStatement {
@@ -28,6 +29,13 @@ export interface LockStatement {
   level?: 'session' | 'transaction' | 'held-transaction';
   /** A fail-fast try sent as a prepared statement (a warm connection: statement.ts). */
   prepared?: boolean;
+  /**
+   * A fail-fast try on a warm connection: the backends that have already shown a grant in pg_locks.
+   * On one of them the try does not read pg_locks again (a scan of the server's whole lock table,
+   * which grows with max_connections): its grant is the answer of an implementation shown to lock.
+   * Elsewhere, and for a wait, every grant is proven.
+   */
+  provenPids?: readonly number[];
   /**
    * A session lock's follow-up: an expression evaluated in the lock statement itself once the grant
    * is proven (the holder's claim), its value returned as `follow`. `values`: the statement's, whose
@@ -69,13 +77,19 @@ async function tryOnce(sql: SqlClient, statement: LockStatement, fn: 'pg_try_adv
 function tryStatement(statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Statement {
   const local = fn === 'pg_try_advisory_xact_lock';
   const { classid, objid } = lockIdHalves(statement.id);
-  const proof = grantProofOf('s.pid', '$2::pg_catalog.oid', '$3::pg_catalog.oid', statement.shared);
+  const values: StatementValue[] = statement.follow === undefined
+    ? [statement.id, classid, objid, grantedMark(statement.id, statement.shared)] : [...statement.follow.values];
+  let proof = grantProofOf('s.pid', '$2::pg_catalog.oid', '$3::pg_catalog.oid', statement.shared);
+  if (statement.provenPids !== undefined) {
+    // The list as text ('{pid,...}'), one parameter after the others; a CASE runs the scan only when needed.
+    values.push(`{${statement.provenPids.map((pid) => intLiteral(pid)).join(',')}}`);
+    proof = `case when s.pid operator(pg_catalog.=) any ($${values.length}::pg_catalog.text::pg_catalog.int4[]) then true else ${proof} end`;
+  }
   const text = `select s.locked, s.pid, case when s.locked then ${markedOf(proof, '$4::pg_catalog.text', local)} else ${clearMark(local)} end as proven
     from (select pg_catalog.${fn}${statement.shared ? '_shared' : ''}($1::pg_catalog.int8) as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`;
-  const values = [statement.id, classid, objid, grantedMark(statement.id, statement.shared)];
   if (statement.follow === undefined) return { text, values };
   // offset 0: the inner statement (the try and its proof) is made before the follow-up runs.
-  return { text: `select t.*, case when t.proven then ${statement.follow.sql} end as follow from (${text} offset 0) t`, values: statement.follow.values };
+  return { text: `select t.*, case when t.proven then ${statement.follow.sql} end as follow from (${text} offset 0) t`, values };
 }
 
 /** The SQL call that tries the lock without waiting, for use inside a larger statement. */
