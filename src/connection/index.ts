@@ -7,9 +7,12 @@
 //   password-file.ts  ~/.pgpass                            hosts.ts    host/port pairing, the socket default
 //   tls.ts      sslmode, root and client certificates, verify-full for names and IP addresses
 //   session.ts  opening a session (hosts in order, retry)  errors.ts   classifying and telling failures
+//   setup.ts    the session setup statement (settings, a lock attempt, the claim after it)
+//   transport.ts  the socket (TLS request, per-host checks)  scram.ts  SCRAM with keys salted once per process
 export { type ConnectionConfig, type Env, type HostSpec, type SslSetting, type TargetSessionAttrs, describeHost, describeTarget, hostsOf } from './config.js';
 export { pickDatabaseUrl, resolveConnectionConfig, resolveConnectionConfig as resolveConnection } from './resolve.js';
 export { applicationName, defaultApplicationName } from './application-name.js';
 export { passwordsIn, secretsOf } from './secrets.js';
-export { type Client, type OpenSessionOptions, type ReservedSql, type Session, type SetupLock, openSession, probeBackendPid } from './session.js';
+export { type Client, type OpenSessionOptions, type ReservedSql, type Session, openSession, probeBackendPid } from './session.js';
+export type { SetupLock } from './setup.js';
 export { describeConnectError, errorCode, isOutOfSlots, isRetryable } from './errors.js';
