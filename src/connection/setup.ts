@@ -1,10 +1,10 @@
+// The session setup statement: the one statement every new connection of pglock's sends first
+// (settings, the standby check, and a lock attempt with its proof), and a statement that may follow
+// it in the same query message (the holder's claim).
 import type postgres from 'postgres';
 import { intLiteral } from '../sql/literals.js';
 import { isRetryable } from './errors.js';
 
-// The session setup statement: the one statement every new connection of pglock's sends first
-// (settings, the standby check, and a lock attempt with its proof), and a statement that may follow
-// it in the same query message (the holder's claim).
 
 type Client = postgres.Sql;
 
