@@ -5,7 +5,6 @@ import type postgres from 'postgres';
 import { intLiteral } from '../sql/literals.js';
 import { isRetryable } from './errors.js';
 
-
 type Client = postgres.Sql;
 
 /**
@@ -25,8 +24,7 @@ export interface SetupLock {
   follow?: string;
   /**
    * Send `follow` in the setup's own query message instead, as its second statement (one round trip
-   * less; a statement of its own still, with its own snapshot), for a follow known to succeed here.
-   * The two are one implicit transaction: if the follow fails after all, the setup's settings are
+   * less; still a statement of its own, with its own snapshot). The two are one implicit transaction: if the follow fails after all, the setup's settings are
    * undone with it, so what `attempt` was granted is given back (`undo`) and the setup sent again,
    * without the follow, whose outcome is that error.
    */
