@@ -107,7 +107,7 @@ export function libraryComparisonRows(results) {
 
 /** The phases of a lock's own connection, pglock beside advisory-lock (measure/connection-phases.js). */
 export function formatConnectionPhases(phases) {
-  if (!phases?.pglock || !phases?.peer) return '';
+  if (!(phases?.pglock?.n > 0) || !(phases?.peer?.n > 0)) return '';
   const { pglock, peer } = phases;
   const lines = [
     `where a lock's own connection spends its time (ms, medians of ${pglock.n} / ${peer.n} tapped sections, A, B, A, B ...; round trips in brackets)`,
