@@ -1,7 +1,9 @@
 import type postgres from 'postgres';
 import { UsageError } from './errors.js';
 import type { LockTarget } from './key/target.js';
-import { type LockChoice, type WaitPlan, type ClaimTarget, busyError, claimRequestOf, describeDelay, findHolders, notAdvisoryErrorFrom, remaining, resolveChoice } from './lock/index.js';
+import {
+  type LockChoice, type WaitPlan, type ClaimTarget, busyError, claimRequestOf, describeDelay, findHolders, notAdvisoryErrorFrom, noteProven, provenPidsOf, remaining, resolveChoice,
+} from './lock/index.js';
 import { sleep } from './sleep.js';
 import { permissionErrorFor } from './lock/privilege.js';
 import { takeLock } from './sql/lock-statements.js';
@@ -93,12 +95,11 @@ function checkClient(sql: unknown): void {
 // (postgres.js's default) the statement is prepared.
 async function takeInTransaction(tx: postgres.TransactionSql<any>, client: AnySql, request: LockTarget & WaitPlan, honour: boolean): Promise<{ pid: number; claim: Claim | undefined }> {
   const prepared = (client as { options?: { prepare?: unknown } }).options?.prepare === true;
-  const proven = provenBackends.get(client);
   const known = honour && recordUsable.has(client);
   const call = known ? claimCallStatement({ ...claimRequestOf(claimTarget(request)), record: false }) : undefined;
   const taking = takeLock(tx, {
     id: request.id, shared: false, wait: request.wait, level: 'transaction', prepared, ...remaining(request),
-    ...(request.wait ? {} : { provenPids: proven === undefined ? [] : [...proven] }),
+    ...(request.wait ? {} : { provenPids: provenPidsOf(client) }),
     ...(call ? { follow: { sql: call.call, values: call.values } } : {}),
   });
   const claiming = honour && !known ? askClaim(tx, request) : undefined;
@@ -139,17 +140,4 @@ async function askClaim(tx: postgres.TransactionSql<any>, request: LockTarget & 
 
 function claimTarget(request: LockTarget & WaitPlan): ClaimTarget {
   return { ...request, shared: false, takeover: { delay: 'auto', boundMs: 0 } };
-}
-
-// The backends of each client (its pool's connections, or through a pooler the server connections
-// it was given) that have shown a grant in pg_locks: a try on one of them skips the scan (takeLock).
-const provenBackends = new WeakMap<object, Set<number>>();
-const MAX_PROVEN_BACKENDS = 64;
-
-function noteProven(client: object, pid: number): void {
-  const known = provenBackends.get(client) ?? new Set<number>();
-  if (known.has(pid)) return;
-  if (known.size >= MAX_PROVEN_BACKENDS) known.delete(known.values().next().value!);
-  known.add(pid);
-  provenBackends.set(client, known);
 }

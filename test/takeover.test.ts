@@ -13,6 +13,12 @@ import { runPglock } from './helpers/run-pglock.js';
 const server = await startTestServer(t);
 const url = server.url;
 const terminate = (pid: number) => server.admin.unsafe(`select pg_terminate_backend(${pid})`);
+/** A holder of `key` whose backend is terminated: its lock is lost, and its row says it was cut off. */
+async function cutOff(key: string, bounds: { heartbeatMs: number; stopWithinMs: number }): Promise<void> {
+  const holder = await acquireLock({ url, key, ...bounds });
+  await terminate(holder.backendPid);
+  await holder.lost;
+}
 const holderRows = (key: string) => server.admin.unsafe(`select backend_pid, bound_ms::int as bound from ${HOLDERS_TABLE} where key = $1`, [key]);
 
 t.test('a holder cut off: the next waits out its bound before acquire resolves', async (t) => {
@@ -56,9 +62,7 @@ t.test('a clean release: the next holder does not wait', async (t) => {
 
 t.test('lockDelay 0: no wait, and the record is still kept for holders after it', async (t) => {
   const key = uniqueKey('zero');
-  const first = await acquireLock({ url, key, heartbeatMs: 1000, stopWithinMs: 4000 });
-  await terminate(first.backendPid);
-  await first.lost;
+  await cutOff(key, { heartbeatMs: 1000, stopWithinMs: 4000 });
   const started = Date.now();
   const delays: TakeoverDelay[] = [];
   const second = await acquireLock({ url, key, lockDelay: 0, heartbeatMs: 200, onDelay: (delay) => delays.push(delay) });
@@ -75,9 +79,7 @@ t.test('lockDelay 0: no wait, and the record is still kept for holders after it'
 
 t.test('a fixed lockDelay replaces the recorded bound', async (t) => {
   const key = uniqueKey('fixed');
-  const first = await acquireLock({ url, key, heartbeatMs: 5000, stopWithinMs: 60_000 });
-  await terminate(first.backendPid);
-  await first.lost;
+  await cutOff(key, { heartbeatMs: 5000, stopWithinMs: 60_000 });
   const started = Date.now();
   const delays: TakeoverDelay[] = [];
   const lock = await acquireLock({ url, key, heartbeatMs: 200, lockDelay: 1000, onDelay: (delay) => delays.push(delay) });
@@ -130,9 +132,7 @@ t.test('a lock session cut off: the next holder of its key waits; its clean sect
 
 t.test('a lock session takes over from a cut-off holder only after its bound', async (t) => {
   const key = uniqueKey('session-next');
-  const first = await acquireLock({ url, key, heartbeatMs: 300, stopWithinMs: 700 });
-  await terminate(first.backendPid);
-  await first.lost;
+  await cutOff(key, { heartbeatMs: 300, stopWithinMs: 700 });
   const delays: TakeoverDelay[] = [];
   const session = await openLockSession({ url, onDelay: (delay) => delays.push(delay) });
   const started = Date.now();
@@ -201,9 +201,7 @@ t.test('withTransactionLock waits out a cut-off holder before fn runs, and recor
   const app = postgres(url, { max: 1, onnotice: () => {} });
   t.teardown(() => app.end({ timeout: 1 }));
   const key = uniqueKey('tx');
-  const first = await acquireLock({ url, key, heartbeatMs: 300, stopWithinMs: 700 });
-  await terminate(first.backendPid);
-  await first.lost;
+  await cutOff(key, { heartbeatMs: 300, stopWithinMs: 700 });
   const started = Date.now();
   const delays: TakeoverDelay[] = [];
   const ranAt = await withTransactionLock(app, { key, onDelay: (delay) => delays.push(delay) }, async (tx) => {
@@ -271,9 +269,7 @@ t.test('a lock\'s own connection claims in the setup\'s own message; with the re
 
 t.test('a holder that did not wait out a cut-off holder (lockDelay 0) and releases cleanly: the next still waits for the cut-off one', async (t) => {
   const key = uniqueKey('zero-release');
-  const first = await acquireLock({ url, key, heartbeatMs: 1000, stopWithinMs: 4000 });
-  await terminate(first.backendPid);
-  await first.lost;
+  await cutOff(key, { heartbeatMs: 1000, stopWithinMs: 4000 });
   const second = await acquireLock({ url, key, lockDelay: 0 });
   await second.release();
   t.same((await holderRows(key)).map((row) => row.bound), [0], 'its row is kept, released, with the delayed start it did not wait for');

@@ -1,6 +1,6 @@
 // The session setup statement: the one statement every new connection of pglock's sends first
-// (settings, the standby check, and a lock attempt with its proof), and a statement that may follow
-// it in the same query message (the holder's claim).
+// (settings, the standby check, and a lock attempt with its proof), and the statement that may
+// follow it in the same query message (the holder's claim).
 import type postgres from 'postgres';
 import { intLiteral } from '../sql/literals.js';
 import { isRetryable } from './errors.js';
@@ -17,18 +17,13 @@ export interface SetupLock {
   attempt: string;
   proof: string;
   /**
-   * A statement sent right behind the setup statement: its rows or its error come back as
-   * `setupFollow`, never failing the session. Sent as a query of its own once the setup statement
-   * has answered (postgres.js sends only one query on a connection it is opening).
+   * A statement sent in the setup's own query message, as its second statement (still a statement
+   * of its own, with its own snapshot): its rows or its error come back as `setupFollow`, never
+   * failing the session. The two are one implicit transaction: if the follow fails, the setup's
+   * settings are undone with it, so what `attempt` was granted is given back (`undo`) and the setup
+   * sent again, without the follow, whose outcome is that error.
    */
   follow?: string;
-  /**
-   * Send `follow` in the setup's own query message instead, as its second statement (one round trip
-   * less; still a statement of its own, with its own snapshot). The two are one implicit transaction: if the follow fails after all, the setup's settings are
-   * undone with it, so what `attempt` was granted is given back (`undo`) and the setup sent again,
-   * without the follow, whose outcome is that error.
-   */
-  followInSetup?: boolean;
   /** A boolean expression that gives back what `attempt` was granted (false when it was not). */
   undo: string;
 }
@@ -49,33 +44,25 @@ type SetupRow = { pid: number; version: number; standby: boolean; locked: boolea
  * the follow's rows or error. `dropped`: whether the connection has closed meanwhile.
  */
 export async function setUp(client: Client, options: SetupOptions, dropped: () => boolean) {
-  const merged = options.setupLock?.follow !== undefined && options.setupLock.followInSetup === true;
-  return runSetup(client, options, merged).catch(async (error: unknown) => {
-    // The follow failed in the setup's own message (the server's answer, not a lost connection):
-    // the settings were undone with it, and a lock the setup took may stand. Give that back and
-    // set up again, in one message; the follow's outcome is that error.
-    if (!merged || !isStatementError(error) || dropped()) throw error;
-    const again = await runSetup(client, options, false, options.setupLock!.undo);
+  const follow = options.setupLock?.follow;
+  return runSetup(client, options, { then: follow }).catch(async (error: unknown) => {
+    // The follow failed (the server's answer, not a lost connection): the settings were undone with
+    // it, and a lock the setup took may stand. Give that back and set up again, in one message.
+    if (follow === undefined || !isStatementError(error) || dropped()) throw error;
+    const again = await runSetup(client, options, { first: options.setupLock!.undo });
     return { ...again, setupFollow: { error } };
   });
 }
 
-// The setup statement, and the setup lock's follow: in the same query message (merged), or sent
-// right after it; `undo` first in the same message (after a merged one failed).
-async function runSetup(client: Client, options: SetupOptions, merged: boolean, undo?: string): Promise<{
-  result: postgres.RowList<SetupRow[]>; setupFollow: { rows: readonly Record<string, unknown>[] } | { error: unknown } | undefined;
+// The setup statement in one query message, with a statement `first` before it or `then` after it.
+async function runSetup(client: Client, options: SetupOptions, around: { first?: string; then?: string | undefined }): Promise<{
+  result: postgres.RowList<SetupRow[]>; setupFollow: { rows: readonly Record<string, unknown>[] } | undefined;
 }> {
-  const { setupLock } = options;
-  const setup = setupStatement(client, options.heartbeatMs, setupLock, options.noSessionSettings === true, {
-    ...(merged ? { then: setupLock?.follow } : {}), ...(undo ? { first: undo } : {}),
-  }).execute();
-  const follow = setupLock?.follow === undefined || merged || undo ? undefined
-    : client.unsafe<Record<string, unknown>[]>(setupLock.follow).then((rows) => ({ rows }), (error: unknown) => ({ error }));
-  const answer = await setup;
-  if (!merged && !undo) return { result: answer, setupFollow: await follow };
-  // Several statements: one result each, the setup's first or second.
-  const results = answer as unknown as (typeof answer)[];
-  return { result: results[undo ? 1 : 0]!, setupFollow: merged ? { rows: results[1] as readonly Record<string, unknown>[] } : undefined };
+  const answer = await setupStatement(client, options.heartbeatMs, options.setupLock, options.noSessionSettings === true, around);
+  if (around.first === undefined && around.then === undefined) return { result: answer, setupFollow: undefined };
+  // Two statements: one result each.
+  const [one, two] = answer as unknown as (typeof answer)[];
+  return around.first === undefined ? { result: one!, setupFollow: { rows: two! } } : { result: two!, setupFollow: undefined };
 }
 
 // Per-session settings, in one statement. Role-level timeouts would kill an idle lock session or

@@ -65,7 +65,7 @@ async function acquire(request: AcquireRequest): Promise<Lock> {
       // Lost while waiting out a delay, the lock was never handed out: the caller hears of it by the rejection.
       let handedOut = false;
       const lock = new Lock(grant.session, {
-        id: target.id, key: request.key, shared: request.shared, slot: grant.slot, run, claimed: claim !== undefined, delayed: claim?.ahead === true,
+        id: target.id, key: request.key, shared: request.shared, slot: grant.slot, run, claimed: claim !== undefined, ahead: claim?.ahead === true,
         backendPid: grant.backendPid ?? grant.session.backendPid, transaction: grant.transaction === true,
       }, request.heartbeatMs, (error) => handedOut && options.onLost?.(error));
       if (claim !== undefined && claim.delayMs > 0) await delayStart(request, target, claim, lock);

@@ -28,7 +28,7 @@ export function lockSessionOptions(
 export function setupLock(target: ClaimTarget): SetupLock {
   return {
     attempt: tryLockCall(target.id, target.shared), proof: provenAndMarked('s.pid', target.id, target.shared), follow: claimFor(target),
-    followInSetup: true, undo: lockCall('pg_advisory_unlock', target.id, target.shared),
+    undo: lockCall('pg_advisory_unlock', target.id, target.shared),
   };
 }
 

@@ -12,6 +12,6 @@ export { type AcquireOptions, type LockChoice, type LockConnectionOptions, DEFAU
 export { type AcquireRequest, type TakeoverPlan, type WaitPlan, remaining, resolveChoice, resolveLockConnection, resolveTakeover, resolveWait } from './request.js';
 export { type ClaimOutcome, type ClaimTarget, claimRequestOf, describeDelay, sendClaim, settleClaim } from './delay.js';
 export { type BusyContext, busyError, findHolders } from './busy.js';
-export { type SessionGrant, notAdvisoryError, notAdvisoryErrorFrom, proveGrant, verifyOwnership } from './prove.js';
+export { type SessionGrant, notAdvisoryError, notAdvisoryErrorFrom, noteProven, provenPidsOf, proveGrant, verifyOwnership } from './prove.js';
 export { type Engine, askEngine, classifyEngine } from './engine.js';
 export { lockSessionOptions } from './connect.js';

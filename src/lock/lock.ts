@@ -23,7 +23,7 @@ export interface HeldLock {
   /** The holder's row is in the takeover record: a clean release settles it before the unlock. */
   claimed: boolean;
   /** Its start is later than its grant (a cut-off holder before it): the release keeps its row, with that start. */
-  delayed?: boolean;
+  ahead?: boolean;
 }
 
 /** A held advisory lock on its own dedicated connection. Release it, or `await using` it. */
@@ -60,7 +60,7 @@ export class Lock implements AsyncDisposable {
   #unlocked: Promise<void> | undefined;
   readonly #run: RecordedRun | undefined;
   readonly #claimed: boolean;
-  readonly #delayed: boolean;
+  readonly #ahead: boolean;
   #lostRecorded: Promise<void> = Promise.resolve();
 
   constructor(session: Session, held: HeldLock, heartbeatMs: number, onLost?: (error: LockLostError) => void) {
@@ -72,7 +72,7 @@ export class Lock implements AsyncDisposable {
     this.slot = held.slot;
     this.#run = held.run;
     this.#claimed = held.claimed;
-    this.#delayed = held.delayed === true;
+    this.#ahead = held.ahead === true;
     this.fencingToken = held.run?.fencingToken;
     this.previousRun = held.run?.previous;
     this.backendPid = held.backendPid;
@@ -160,7 +160,7 @@ export class Lock implements AsyncDisposable {
     if (wasHeld) this.#state = 'released';
     // The release mark alone goes in the unlock's own statement (one statement less on the way to
     // the next holder); with the run's end, both go just before it.
-    const settle = this.#claimed && !this.transaction ? settleStatement(this.id, { durable: this.#run !== undefined, keep: this.#delayed }) : undefined;
+    const settle = this.#claimed && !this.transaction ? settleStatement(this.id, { durable: this.#run !== undefined, keep: this.#ahead }) : undefined;
     const recordEnd = this.#run === undefined ? settle
       : [...(settle ? [inline(settle)] : []), endRunStatement(this.#run.id, this.#run.fencingToken, end)].join('; ');
     // A lost lock's end ("lock lost") is being written from another connection: wait for it.

@@ -66,3 +66,25 @@ export async function verifyOwnership(session: Session, id: bigint, shared: bool
     { code: 'EPOOLER' },
   );
 }
+
+// The backends that have shown a real grant in pg_locks, per owner: a lock session's connection (a
+// Session: a new connection starts afresh), or a withTransactionLock client (its pool's connections,
+// or through a pooler the server connections it was given). A warm try on one of them skips the
+// scan of the server's whole lock table (LockStatement.provenPids); a new backend is proven first.
+const provenBackends = new WeakMap<object, Set<number>>();
+const MAX_PROVEN_BACKENDS = 64;
+
+/** The backends `owner` has seen prove a grant. */
+export function provenPidsOf(owner: object): number[] {
+  const known = provenBackends.get(owner);
+  return known === undefined ? [] : [...known];
+}
+
+/** A grant on `pid` was proven (or was on a backend already proven) for `owner`. */
+export function noteProven(owner: object, pid: number): void {
+  const known = provenBackends.get(owner) ?? new Set<number>();
+  if (known.has(pid)) return;
+  if (known.size >= MAX_PROVEN_BACKENDS) known.delete(known.values().next().value!);
+  known.add(pid);
+  provenBackends.set(owner, known);
+}

@@ -2,7 +2,7 @@ import { type ConnectionConfig, type ReservedSql, type Session, applicationName,
 import { LockBusyError, LockLostError, LockWaitAbortedError, UsageError } from '../errors.js';
 import {
   type ClaimTarget, type Lock, type TakeoverPlan, DEFAULT_HEARTBEAT_MS, acquireResolved, busyError, describeDelay,
-  findHolders, lockSessionOptions, notAdvisoryErrorFrom, resolveLockConnection, resolveTakeover, sendClaim, settleClaim, verifyOwnership,
+  findHolders, lockSessionOptions, notAdvisoryErrorFrom, noteProven, provenPidsOf, resolveLockConnection, resolveTakeover, sendClaim, settleClaim, verifyOwnership,
 } from '../lock/index.js';
 import { pickDefined } from '../pick-defined.js';
 import { sleep } from '../sleep.js';
@@ -41,8 +41,6 @@ export class LockSession implements AsyncDisposable {
   #opening: Promise<Session> | undefined;
   #heartbeat: { stop(): void } | undefined;
   #verified = false;
-  /** The session's backend, once a grant on it was proven from pg_locks: its later tries skip the scan. */
-  #provenPid: number | undefined;
   /** Whether the claim function is known to be there: the try then carries the claim (try.ts). */
   readonly #claimInTry = { known: false };
   #closed = false;
@@ -159,8 +157,7 @@ export class LockSession implements AsyncDisposable {
     // A warm connection: prepared statements (parsed and planned once per connection); not through a
     // pooler, which may not keep them.
     const prepared = !main.proxied;
-    const provenPids = this.#provenPid === main.backendPid ? [main.backendPid] : [];
-    const { tried, claimed } = await tryWithClaim(main, request, target, prepared, this.#claimInTry, provenPids).catch((error: unknown) => {
+    const { tried, claimed } = await tryWithClaim(main, request, target, prepared, this.#claimInTry, provenPidsOf(main)).catch((error: unknown) => {
       throw permissionErrorFor(error, this.#config.user) ?? error;
     });
     if (tried.granted) {
@@ -168,7 +165,7 @@ export class LockSession implements AsyncDisposable {
         await releaseLock(main.sql, request.id, request.shared).catch(() => undefined);
         throw await notAdvisoryErrorFrom(main.sql, request.label, describeTarget(this.#config, main.host));
       }
-      this.#provenPid = main.backendPid;
+      noteProven(main, main.backendPid);
       if (main.proxied && !this.#verified) {
         await verifyOwnership(main, request.id, request.shared, this.#config, this.#applicationName);
         this.#verified = true;
