@@ -14,5 +14,5 @@ export { pickDatabaseUrl, resolveConnectionConfig, resolveConnectionConfig as re
 export { applicationName, defaultApplicationName } from './application-name.js';
 export { passwordsIn, secretsOf } from './secrets.js';
 export { type Client, type OpenSessionOptions, type ReservedSql, type Session, openSession, probeBackendPid } from './session.js';
-export type { SetupLock } from './setup.js';
+export type { SessionToken, SetupLock } from './setup.js';
 export { describeConnectError, errorCode, isOutOfSlots, isRetryable } from './errors.js';

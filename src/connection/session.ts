@@ -4,7 +4,7 @@ import { sleep } from '../sleep.js';
 import { type ConnectionConfig, type HostSpec, describeHost, hostsOf } from './config.js';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { type SetupLock, setUp } from './setup.js';
+import { type SessionToken, type SetupLock, setUp } from './setup.js';
 import { type TransportOptions, openTransport } from './transport.js';
 import { type HostFailure, describeConnectError, isRetryable, unavailableError } from './errors.js';
 
@@ -69,6 +69,8 @@ export interface OpenSessionOptions {
    * server connection that other clients get next).
    */
   noSessionSettings?: boolean;
+  /** A lock session's token (takeover/token.ts): set and held by the setup statement. */
+  token?: SessionToken;
 }
 
 // Open a dedicated session on a primary: try each host in order, as libpq does, and start over

@@ -28,6 +28,17 @@ export interface SetupLock {
   undo: string;
 }
 
+/**
+ * A lock session's token: two random int4 keys, held by the setup statement as a shared advisory
+ * lock (pg_locks: objsubid 2) for the life of the backend, and as one int8 (`id`) in the session
+ * setting pglock.token, which the holder record keeps (takeover/objects.ts).
+ */
+export interface SessionToken {
+  id: bigint;
+  key1: number;
+  key2: number;
+}
+
 /** What the setup statement is made of. */
 export interface SetupOptions {
   /** Sets server-side keepalives and liveness checks so a vanished pglock is noticed quickly. */
@@ -35,6 +46,7 @@ export interface SetupOptions {
   setupLock?: SetupLock | undefined;
   /** No session-level settings (a transaction-mode pooler). */
   noSessionSettings?: boolean | undefined;
+  token?: SessionToken | undefined;
 }
 
 type SetupRow = { pid: number; version: number; standby: boolean; locked: boolean | null; proven: boolean | null };
@@ -58,7 +70,7 @@ export async function setUp(client: Client, options: SetupOptions, dropped: () =
 async function runSetup(client: Client, options: SetupOptions, around: { first?: string; then?: string | undefined }): Promise<{
   result: postgres.RowList<SetupRow[]>; setupFollow: { rows: readonly Record<string, unknown>[] } | undefined;
 }> {
-  const answer = await setupStatement(client, options.heartbeatMs, options.setupLock, options.noSessionSettings === true, around);
+  const answer = await setupStatement(client, options, around);
   if (around.first === undefined && around.then === undefined) return { result: answer, setupFollow: undefined };
   // Two statements: one result each.
   const [one, two] = answer as unknown as (typeof answer)[];
@@ -73,8 +85,11 @@ async function runSetup(client: Client, options: SetupOptions, around: { first?:
 // that does not wait needs one round trip after the startup. Every function and relation is
 // schema-qualified: a role's search_path cannot put another pg_try_advisory_lock in front. The lock
 // call comes early in the text: pg_stat_activity keeps only the first 1 kB of a statement, and
-// `pglock status` looks for the call there (sql/holders.ts).
-function setupStatement(sql: Client, heartbeatMs: number, setupLock?: SetupLock, noSettings = false, around: { first?: string; then?: string | undefined } = {}) {
+// `pglock status` looks for the call there (sql/holders.ts). With `token` (a lock session's
+// connection), it takes the token's lock (on a primary only) and sets pglock.token.
+function setupStatement(sql: Client, options: SetupOptions, around: { first?: string; then?: string | undefined } = {}) {
+  const { heartbeatMs, setupLock, token } = options;
+  const noSettings = options.noSessionSettings === true;
   const beat = Math.ceil(heartbeatMs > 0 ? heartbeatMs : 5000);
   const seconds = intLiteral(Math.max(1, Math.ceil(beat / 1000)));
   const lock = setupLock === undefined ? 'null::pg_catalog.bool' : `case when pg_catalog.pg_is_in_recovery() then null else ${setupLock.attempt} end`;
@@ -91,7 +106,9 @@ function setupStatement(sql: Client, heartbeatMs: number, setupLock?: SetupLock,
         ${set('tcp_keepalives_interval', seconds)},
         ${set('tcp_keepalives_count', '2')},
         case when v.version operator(pg_catalog.>=) 120000 then ${set('tcp_user_timeout', intLiteral(beat * 2))} end,
-        case when v.version operator(pg_catalog.>=) 140000 then ${set('client_connection_check_interval', intLiteral(beat))} end
+        case when v.version operator(pg_catalog.>=) 140000 then ${set('client_connection_check_interval', intLiteral(beat))} end${token === undefined ? '' : `,
+        case when not pg_catalog.pg_is_in_recovery() then pg_catalog.pg_advisory_lock_shared(${intLiteral(token.key1)}::pg_catalog.int4, ${intLiteral(token.key2)}::pg_catalog.int4) end,
+        pg_catalog.set_config('pglock.token', '${token.id}', false)`}
       from (select pg_catalog.current_setting('server_version_num')::pg_catalog.int4 as version) v
       offset 0
     ) s${around.then === undefined ? '' : `;\n${around.then}`}`);

@@ -7,11 +7,12 @@ import {
 import { pickDefined } from '../pick-defined.js';
 import { sleep } from '../sleep.js';
 import { permissionErrorFor } from '../lock/privilege.js';
-import { type Claim, settleStatement } from '../takeover/index.js';
+import { type Claim, newSessionToken } from '../takeover/index.js';
 import { releaseLock } from '../sql/lock-statements.js';
 import { type ProvenLock, startHeartbeat } from '../lock/heartbeat.js';
 import { SessionLock } from './session-lock.js';
-import { tryWithClaim } from './try.js';
+import { heldOnMain, tryWithClaim } from './try.js';
+import { ArmedRows } from './armed.js';
 import { type Entry, createEntry } from './entry.js';
 import { type LockSessionOptions, type SessionAcquireOptions, type SessionRequest, resolveSessionRequest, waitUntilFreed } from './request.js';
 
@@ -40,6 +41,7 @@ export class LockSession implements AsyncDisposable {
   #main: Session | undefined;
   #opening: Promise<Session> | undefined;
   #heartbeat: { stop(): void } | undefined;
+  #armed: ArmedRows | undefined; // the holder rows its connection keeps armed (armed.ts)
   #verified = false;
   /** Whether the claim function is known to be there: the try then carries the claim (try.ts). */
   readonly #claimInTry = { known: false };
@@ -123,6 +125,8 @@ export class LockSession implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     await this.#opening?.catch(() => undefined);
+    // Armed rows of locks not held are marked released; a lock held now is lost, its row stays armed.
+    await this.#armed?.settleIdle((id) => this.#entries.has(id));
     await this.#failAll('the lock session was closed');
   }
 
@@ -139,8 +143,10 @@ export class LockSession implements AsyncDisposable {
     this.#opening ??= openSession(this.#config, {
       ...lockSessionOptions({ ...this.#options, signal }, this.#applicationName, this.#heartbeatMs),
       ...(waitDeadline === undefined ? {} : { waitDeadline }),
+      token: newSessionToken(),
     }).then((session) => {
       this.#main = session;
+      this.#armed = new ArmedRows(session, !session.proxied);
       this.#verified = false;
       this.#heartbeat = this.#watch(session);
       return session;
@@ -171,8 +177,8 @@ export class LockSession implements AsyncDisposable {
         this.#verified = true;
       }
       const claim = await settleClaim(main, target, await claimed, this.#options.onRecordUnavailable);
-      const settle = claim === undefined ? undefined : settleStatement(request.id);
-      const held = { backendPid: main.backendPid, sql: () => main.sql, unlock: () => releaseLock(main.sql, request.id, request.shared, settle, false, prepared) };
+      const armed = this.#armed?.session === main ? this.#armed : undefined;
+      const held = heldOnMain(main, request, claim, armed, prepared, () => this.#entries.has(request.id));
       if (claim !== undefined && claim.delayMs > 0) await this.#delayStart(entry, target, claim, held, request.signal);
       return held;
     }
@@ -197,7 +203,6 @@ export class LockSession implements AsyncDisposable {
     if (this.#opening) await this.#opening.catch(() => undefined);
     return this.connect(request.signal, request.deadline ?? Number.POSITIVE_INFINITY);
   }
-
 
   // The previous holder was cut off: hold the lock on the session's connection, and hand it out
   // only once that holder must have stopped; lost or cancelled meanwhile, it is given back.

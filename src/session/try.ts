@@ -1,7 +1,9 @@
 import type { Session } from '../connection/index.js';
+import type { Entry } from './entry.js';
+import type { ArmedRows } from './armed.js';
+import { type Claim, claimCallStatement, settleStatement } from '../takeover/index.js';
 import { type ClaimOutcome, type ClaimTarget, claimRequestOf, sendClaim } from '../lock/index.js';
 import { type LockResult, releaseLock, takeLock } from '../sql/lock-statements.js';
-import { claimCallStatement } from '../takeover/index.js';
 import type { SessionRequest } from './request.js';
 
 /**
@@ -32,4 +34,27 @@ export async function tryWithClaim(
   const tried = await trying;
   if (tried.granted && 'rows' in (await claimed)) claimInTry.known = true;
   return { tried, claimed };
+}
+
+/**
+ * A lock held on the session's own connection, and its unlock: with its holder row armed (`claim`
+ * said so, on this connection: `armed`), the unlock alone, and the row marked released later
+ * (armed.ts); otherwise the unlock marks it released in the same statement. `taken`: whether the
+ * session holds or is taking the lock again.
+ */
+export function heldOnMain(
+  main: Session, request: SessionRequest, claim: Claim | undefined, armed: ArmedRows | undefined, prepared: boolean, taken: () => boolean,
+): NonNullable<Entry['held']> {
+  if (claim !== undefined && !claim.armed) armed?.upgrade();
+  const rows = claim?.armed === true ? armed : undefined;
+  rows?.arm(request.id);
+  const settle = claim === undefined || rows !== undefined ? undefined : settleStatement(request.id);
+  return {
+    backendPid: main.backendPid, sql: () => main.sql,
+    unlock: async () => {
+      const released = await releaseLock(main.sql, request.id, request.shared, settle, false, prepared);
+      rows?.released(request.id, taken);
+      return released;
+    },
+  };
 }

@@ -2,6 +2,7 @@ import type { SqlClient } from './client.js';
 import { formatDuration } from '../duration.js';
 import { RUNS_TABLE_NAME } from '../runs/index.js';
 import { HOLDERS_TABLE_NAME } from '../takeover/objects.js';
+import { TOKEN_CLASSID } from '../takeover/token.js';
 import { MAX_LIMIT, bigintLockId, lockIdForKey, lockIdHalves } from '../key/lock-id.js';
 import { HELD_SINCE_COMMENT } from './lock-statements.js';
 import { intLiteral } from './literals.js';
@@ -96,8 +97,9 @@ const SELECT = `
     ${iso("(pg_catalog.to_jsonb(l) ->> 'waitstart')::pg_catalog.timestamptz")} as waitstart
   from pg_catalog.pg_locks l
   left join pg_catalog.pg_stat_activity a on a.pid = l.pid
-  where l.locktype = 'advisory'
+  where l.locktype = 'advisory' and not (l.objsubid = 2 and l.classid = '${TOKEN_CLASSID}'::pg_catalog.oid)
     and l.database = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())`;
+// A lock session's token (takeover/token.ts) is pglock's own, not a lock anyone took: left out.
 // pg_locks.waitstart exists from PostgreSQL 14 on; through to_jsonb the statement also runs on
 // older servers, where it is null.
 

@@ -85,7 +85,11 @@ function tryStatement(statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg
     values.push(`{${statement.provenPids.map((pid) => intLiteral(pid)).join(',')}}`);
     proof = `case when s.pid operator(pg_catalog.=) any ($${values.length}::pg_catalog.text::pg_catalog.int4[]) then true else ${proof} end`;
   }
-  const text = `select s.locked, s.pid, case when s.locked then ${markedOf(proof, '$4::pg_catalog.text', local)} else ${clearMark(local)} end as proven
+  // The grant's mark is for a claim sent as a statement of its own; a follow-up reads the proof here
+  // (not granted: false, from the mark, which is never null: a prepared statement's every $n must be used).
+  const proven = statement.follow === undefined ? `case when s.locked then ${markedOf(proof, '$4::pg_catalog.text', local)} else ${clearMark(local)} end`
+    : `case when s.locked then ${proof} else $4::pg_catalog.text is null end`;
+  const text = `select s.locked, s.pid, ${proven} as proven
     from (select pg_catalog.${fn}${statement.shared ? '_shared' : ''}($1::pg_catalog.int8) as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`;
   if (statement.follow === undefined) return { text, values };
   // offset 0: the inner statement (the try and its proof) is made before the follow-up runs.

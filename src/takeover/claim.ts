@@ -30,6 +30,11 @@ export interface Claim {
    * the holder's row must outlive a release before it.
    */
   ahead: boolean;
+  /**
+   * The row is a lock session's, armed: it stays as it is at the release (no write), and the
+   * session marks it released later (session/armed.ts). False from a function of an older pglock.
+   */
+  armed: boolean;
   /** The holder that was cut off (the one the delay waits for), when there was one. */
   cutOff: { host: string | null; pid: number | null; backendPid: number; grantedAt: Date; boundMs: number } | undefined;
 }
@@ -138,15 +143,17 @@ export const RECORD_UNUSABLE = '-';
 export function parseClaim(rows: readonly { claim?: string | null; at?: Date | string | null }[]): Claim | undefined {
   const text = rows[0]?.claim;
   if (typeof text !== 'string') return undefined;
-  if (text === '') return { delayMs: 0, until: new Date(rows[0]?.at ?? Date.now()), ahead: false, cutOff: undefined };
-  const raw = JSON.parse(text) as { delayMs: number; until: string; ahead?: boolean; cutHost: string | null; cutPid: number | null; cutBackendPid: number | null; cutGrantedAt: string | null; cutBoundMs: number | null };
+  if (text === '') return { delayMs: 0, until: new Date(rows[0]?.at ?? Date.now()), ahead: false, armed: false, cutOff: undefined };
+  const raw = JSON.parse(text) as { delayMs: number; until?: string; ahead?: boolean; armed?: boolean; cutHost: string | null; cutPid: number | null; cutBackendPid: number | null; cutGrantedAt: string | null; cutBoundMs: number | null };
   return {
     delayMs: Number(raw.delayMs),
-    until: new Date(raw.until),
+    // A warm lock session's section ({"delayMs": 0, "armed": true}) starts at once.
+    until: raw.until === undefined ? new Date() : new Date(raw.until),
     // A function created by an older pglock does not say: keep the row, as that pglock did.
     ahead: raw.ahead !== false,
+    armed: raw.armed === true,
     cutOff: raw.cutBackendPid == null ? undefined : {
-      host: raw.cutHost, pid: raw.cutPid, backendPid: raw.cutBackendPid, grantedAt: new Date(raw.cutGrantedAt ?? raw.until), boundMs: Number(raw.cutBoundMs),
+      host: raw.cutHost, pid: raw.cutPid, backendPid: raw.cutBackendPid, grantedAt: new Date(raw.cutGrantedAt ?? raw.until ?? Date.now()), boundMs: Number(raw.cutBoundMs),
     },
   };
 }

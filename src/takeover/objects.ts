@@ -7,14 +7,20 @@ import { lockIdForKey } from '../key/lock-id.js';
 // deletes it (a connection of its own, closing, with no delayed start ahead); so a row with a bound
 // whose backend no longer holds the lock is a holder that was cut off (backend
 // terminated, network cut, crash, failover, pglock killed), and `bound_ms` says how long after
-// losing its session it may still run.
+// losing its session it may still run. The one exception, a lock session's row (`token` set): it
+// stays armed from one section to the next (a warm section writes nothing), and marks itself
+// released only once the lock has not been taken again for a while (session/armed.ts); its backend
+// holding the session's token lock, while it does not hold the lock, says it released cleanly.
 
 export const HOLDERS_SCHEMA = 'public';
 export const HOLDERS_TABLE_NAME = 'pglock_holders';
 export const HOLDERS_TABLE = `${HOLDERS_SCHEMA}.${HOLDERS_TABLE_NAME}`;
 export const CLAIM_FUNCTION = `${HOLDERS_SCHEMA}.pglock_claim`;
 
-/** The table; docs/safety.md and the "cannot create" line print it. */
+/**
+ * The table (and, for a table an older pglock created, its column `token`: two statements); docs/safety.md
+ * and the "cannot create" line print it.
+ */
 export const CREATE_HOLDERS_TABLE = `create table if not exists ${HOLDERS_TABLE} (
   lock_id bigint not null,
   backend_pid integer not null,
@@ -24,21 +30,24 @@ export const CREATE_HOLDERS_TABLE = `create table if not exists ${HOLDERS_TABLE}
   granted_at timestamptz not null,
   bound_ms bigint not null,
   not_before timestamptz not null,
+  token bigint,
   primary key (lock_id, backend_pid)
-)`;
+);
+alter table ${HOLDERS_TABLE} add column if not exists token bigint`;
 
 // pglock_claim(lock id, classid, objid, key, host, pid, bound, delay, record): called by a holder
 // right after its grant, in a statement of its own (its snapshot taken after the grant). Every other
-// row of the lock is an earlier holder: released (bound 0) or cut off. Each is locked first (a
+// row of the lock is an earlier holder: released (bound 0, or a lock session's armed row whose
+// backend still holds its token) or cut off. Each is locked first (a
 // holder whose release is still committing is waited for, and then reads as released); the start
 // is delayed until the later of its delayed start and now + its bound (or + `delay` when the caller
 // fixes one; a released row's bound is 0, and a fixed delay is for cut-off holders only) - unless its
 // backend holds the lock now (a shared holder alongside). With `record`,
-// those rows are settled (deleted) and the caller's row written with its bound and its delayed
+// those rows are settled (deleted; not a live lock session's) and the caller's row written with its bound and its delayed
 // start, which a holder after it honours in turn if this one too is cut off, or releases before it
 // (the row keeps its delayed start, with bound 0). Returns one JSON object: the delay in
 // milliseconds (0 when the caller asked for no delay: `delay` 0 still keeps the record for others)
-// and who was cut off. pg_locks, a scan of the server's whole lock table, is read only for a row
+// and who was cut off, and whether the row is armed (a lock session's). pg_locks, a scan of the server's whole lock table, is read only for a row
 // that would delay the start. Volatile, search_path pinned, plans cached per backend.
 export const CREATE_CLAIM_FUNCTION = `create or replace function ${CLAIM_FUNCTION}(
   p_lock_id bigint, p_classid oid, p_objid oid, p_key text, p_host text, p_pid integer, p_bound_ms bigint, p_delay_ms bigint,
@@ -46,6 +55,11 @@ export const CREATE_CLAIM_FUNCTION = `create or replace function ${CLAIM_FUNCTIO
 ) returns text language plpgsql volatile set search_path = pg_catalog, pg_temp as $claim$
 declare
   v_granted timestamptz := pg_catalog.clock_timestamp();
+  -- A lock session's token (session setup: takeover/token.ts), or null.
+  v_token bigint := nullif(pg_catalog.current_setting('pglock.token', true), '')::pg_catalog.int8;
+  v_bound bigint;
+  v_live boolean;
+  v_armed boolean;
   v_until timestamptz;
   v_worst timestamptz;
   v_start timestamptz;
@@ -57,49 +71,88 @@ declare
   v_cut_bound bigint;
   r record;
 begin
+  -- A warm lock session's section: its row armed already (its token, this bound and holder), and no
+  -- other row to honour (all released, or none; none with a delayed start ahead): one read, no write.
+  if p_record and v_token is not null then
+    select pg_catalog.bool_or(h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid() and h.token operator(pg_catalog.=) v_token
+          and h.bound_ms operator(pg_catalog.=) p_bound_ms and h.key is not distinct from p_key and h.host is not distinct from p_host
+          and h.pid is not distinct from p_pid and h.not_before operator(pg_catalog.<=) v_granted),
+        pg_catalog.bool_or(h.backend_pid operator(pg_catalog.<>) pg_catalog.pg_backend_pid()
+          and (h.bound_ms operator(pg_catalog.<>) 0 or h.not_before operator(pg_catalog.>) v_granted))
+      into v_armed, v_live
+      from ${HOLDERS_TABLE} h where h.lock_id operator(pg_catalog.=) p_lock_id;
+    if v_armed and not v_live then
+      return '{"delayMs": 0, "armed": true}';
+    end if;
+  end if;
   for r in select h.* from ${HOLDERS_TABLE} h
       where h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.<>) pg_catalog.pg_backend_pid()
       for update of h
   loop
-    v_until := greatest(r.not_before, v_granted operator(pg_catalog.+) pg_catalog.make_interval(secs =>
-      (case when r.bound_ms operator(pg_catalog.=) 0 then 0 when p_delay_ms operator(pg_catalog.>) 0 then p_delay_ms else r.bound_ms end)::pg_catalog.float8 operator(pg_catalog./) 1000));
+    v_bound := case when r.bound_ms operator(pg_catalog.=) 0 then 0 when p_delay_ms operator(pg_catalog.>) 0 then p_delay_ms else r.bound_ms end;
+    v_live := false;
+    v_until := greatest(r.not_before, v_granted operator(pg_catalog.+) pg_catalog.make_interval(secs => v_bound::pg_catalog.float8 operator(pg_catalog./) 1000));
     if v_until operator(pg_catalog.>) v_granted then
       perform from pg_catalog.pg_locks l
         where l.locktype operator(pg_catalog.=) 'advisory' and l.pid operator(pg_catalog.=) r.backend_pid and l.granted
           and l.classid operator(pg_catalog.=) p_classid and l.objid operator(pg_catalog.=) p_objid and l.objsubid operator(pg_catalog.=) 1;
       continue when found;
-      if v_worst is null or v_until operator(pg_catalog.>) v_worst then
+      -- A lock session's row stays armed between its sections: while its backend still holds the
+      -- session's token (a lock no other backend can hold), it released this lock, cleanly.
+      if v_bound operator(pg_catalog.>) 0 and r.token is not null then
+        perform from pg_catalog.pg_locks l
+          where l.locktype operator(pg_catalog.=) 'advisory' and l.pid operator(pg_catalog.=) r.backend_pid and l.granted and l.objsubid operator(pg_catalog.=) 2
+            and l.classid operator(pg_catalog.=) ((r.token operator(pg_catalog.>>) 32) operator(pg_catalog.&) 4294967295)::pg_catalog.oid
+            and l.objid operator(pg_catalog.=) (r.token operator(pg_catalog.&) 4294967295)::pg_catalog.oid;
+        v_live := found;
+        if v_live then
+          v_until := greatest(r.not_before, v_granted);
+        end if;
+      end if;
+      if v_until operator(pg_catalog.>) v_granted and (v_worst is null or v_until operator(pg_catalog.>) v_worst) then
         v_worst := v_until;
         v_cut_host := r.host;
         v_cut_pid := r.pid;
         v_cut_backend := r.backend_pid;
         v_cut_granted := r.granted_at;
-        v_cut_bound := r.bound_ms;
+        v_cut_bound := case when v_live then 0 else r.bound_ms end;
       end if;
     end if;
-    if p_record then
+    if p_record and not v_live then
       delete from ${HOLDERS_TABLE} h where h.lock_id operator(pg_catalog.=) r.lock_id and h.backend_pid operator(pg_catalog.=) r.backend_pid;
     end if;
   end loop;
   v_worst := greatest(v_worst, v_granted);
   v_start := v_worst;
   -- This backend's own row: a delayed start it took over earlier and released within still stands.
-  -- Run without p_record too, writing nothing: a waiter's call before it queues plans them both.
-  update ${HOLDERS_TABLE} h set key = p_key, host = p_host, pid = p_pid, granted_at = v_granted, bound_ms = p_bound_ms,
-      not_before = greatest(h.not_before, v_worst)
-    where p_record and h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid()
-    returning h.not_before into v_own;
-  if found then
-    v_start := v_own;
+  -- A lock session's row armed already (its token, this bound, nothing new to wait for) is left as
+  -- it is: a warm section writes nothing. Run without p_record too, writing nothing: a waiter's call
+  -- before it queues plans them all.
+  select h.not_before, h.token operator(pg_catalog.=) v_token and h.bound_ms operator(pg_catalog.=) p_bound_ms
+      and h.key is not distinct from p_key and h.host is not distinct from p_host and h.pid is not distinct from p_pid
+    into v_own, v_armed
+    from ${HOLDERS_TABLE} h
+    where p_record and v_worst operator(pg_catalog.=) v_granted
+      and h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid();
+  if v_armed then
+    v_start := greatest(v_own, v_granted);
   else
-    insert into ${HOLDERS_TABLE} as h (lock_id, backend_pid, key, host, pid, granted_at, bound_ms, not_before)
-      select p_lock_id, pg_catalog.pg_backend_pid(), p_key, p_host, p_pid, v_granted, p_bound_ms, v_worst where p_record
-      on conflict (lock_id, backend_pid) do update set key = excluded.key, host = excluded.host, pid = excluded.pid,
-        granted_at = excluded.granted_at, bound_ms = excluded.bound_ms, not_before = excluded.not_before;
+    update ${HOLDERS_TABLE} h set key = p_key, host = p_host, pid = p_pid, granted_at = v_granted, bound_ms = p_bound_ms,
+        not_before = greatest(h.not_before, v_worst), token = v_token
+      where p_record and h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid()
+      returning h.not_before into v_own;
+    if found then
+      v_start := v_own;
+    else
+      insert into ${HOLDERS_TABLE} as h (lock_id, backend_pid, key, host, pid, granted_at, bound_ms, not_before, token)
+        select p_lock_id, pg_catalog.pg_backend_pid(), p_key, p_host, p_pid, v_granted, p_bound_ms, v_worst, v_token where p_record
+        on conflict (lock_id, backend_pid) do update set key = excluded.key, host = excluded.host, pid = excluded.pid,
+          granted_at = excluded.granted_at, bound_ms = excluded.bound_ms, not_before = excluded.not_before, token = excluded.token;
+    end if;
   end if;
   return pg_catalog.json_build_object(
     'delayMs', case when p_delay_ms operator(pg_catalog.=) 0 then 0 else greatest(0, pg_catalog.ceil(pg_catalog.date_part('epoch', v_start operator(pg_catalog.-) pg_catalog.clock_timestamp()) operator(pg_catalog.*) 1000))::pg_catalog.int8 end,
-    'until', v_start, 'ahead', v_start operator(pg_catalog.>) v_granted,
+    'until', v_start, 'ahead', v_start operator(pg_catalog.>) v_granted, 'armed', p_record and v_token is not null,
     'cutHost', v_cut_host, 'cutPid', v_cut_pid, 'cutBackendPid', v_cut_backend,
     'cutGrantedAt', v_cut_granted, 'cutBoundMs', v_cut_bound)::pg_catalog.text;
 end

@@ -1,0 +1,133 @@
+// A lock session's holder rows stay armed between sections (takeover/objects.ts, session/armed.ts):
+// a warm section writes nothing; the next holder tells a released lock from a cut-off holder by the
+// session's token, a lock its backend holds while it lives; the row is marked released a second
+// after the lock was last given back, and at a clean close. Against a real server, with an older
+// pglock's record (fixtures/holder-record-before-tokens.sql) brought up to date by the session.
+// A server of its own even when PGLOCK_TEST_DATABASE_URL is set: one test drops pglock's objects.
+import { readFileSync } from 'node:fs';
+import postgres from 'postgres';
+import t from 'tap';
+import { type TakeoverDelay, HOLDERS_TABLE, acquireLock, lockIdForKey, openLockSession } from '../src/index.js';
+import { ARMED_LINGER_MS } from '../src/session/armed.js';
+import { startTestServer, uniqueKey } from './helpers/server.js';
+import { runPglock } from './helpers/run-pglock.js';
+
+const server = await startTestServer(t, { own: true });
+const url = server.url;
+const terminate = (pid: number) => server.admin.unsafe(`select pg_terminate_backend(${pid})`);
+type Row = { backend: number; bound: number; token: string | null; version: string };
+const rowsOf = async (key: string): Promise<Row[]> => server.admin.unsafe<Row[]>(
+  `select backend_pid as backend, bound_ms::int as bound, token::text as token, xmin::text as version from ${HOLDERS_TABLE} where lock_id = $1 order by backend_pid`,
+  [String(lockIdForKey(key))],
+);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+t.test('a warm section writes nothing; a second idle, and a clean close, mark the row released', async (t) => {
+  const key = uniqueKey('armed');
+  const session = await openLockSession({ url, heartbeatMs: 300, stopWithinMs: 600 });
+  t.teardown(() => session.close());
+  // The first section on a new database creates pglock's objects on its way (and does not arm).
+  await session.withLock({ key }, () => undefined);
+  await session.withLock({ key }, () => undefined);
+  const [first] = await rowsOf(key);
+  t.ok(first && first.bound === 1200 && first.token !== null, `armed: the session's bound and its token (${JSON.stringify(first)})`);
+  for (let i = 0; i < 3; i++) await session.withLock({ key }, () => undefined);
+  t.same(await rowsOf(key), [first], 'three more sections: the same row version (nothing written)');
+
+  const delays: TakeoverDelay[] = [];
+  const other = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.same(delays, [], 'a holder right after a clean release does not wait: the session still holds its token');
+  await other.release();
+  t.same((await rowsOf(key)).map((row) => row.backend), [session.backendPid], "the session's armed row is left as it is");
+
+  await sleep(ARMED_LINGER_MS + 500);
+  t.same((await rowsOf(key)).map((row) => row.bound), [0], 'not taken again for a second: marked released');
+  await session.withLock({ key }, () => undefined);
+  t.same((await rowsOf(key)).map((row) => row.bound), [1200], 'the next section arms it again');
+  await session.close();
+  t.same((await rowsOf(key)).map((row) => row.bound), [0], 'a clean close marks it released');
+});
+
+t.test('a lock session cut off holding the lock, or within a second of its release: the next holder waits its bound', async (t) => {
+  for (const when of ['holding', 'just released'] as const) {
+    const key = uniqueKey('armed-cut');
+    const session = await openLockSession({ url, heartbeatMs: 300, stopWithinMs: 600 });
+    t.teardown(() => session.close());
+    const held = await session.acquire({ key });
+    if (when === 'just released') await held.release();
+    await terminate(session.backendPid!);
+    if (when === 'holding') await held.lost;
+    const delays: TakeoverDelay[] = [];
+    const started = Date.now();
+    const next = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+    t.ok(Date.now() - started >= 1000, `${when}: waited the session's 1.2 s bound (${Date.now() - started} ms)`);
+    t.equal(delays.length, 1, `${when}: onDelay was told`);
+    await next.release();
+  }
+});
+
+t.test('a lock session cut off after its row was marked released: no wait', async (t) => {
+  const key = uniqueKey('armed-idle');
+  const session = await openLockSession({ url, heartbeatMs: 300, stopWithinMs: 600 });
+  t.teardown(() => session.close());
+  await session.withLock({ key }, () => undefined);
+  await sleep(ARMED_LINGER_MS + 500);
+  await terminate(session.backendPid!);
+  const delays: TakeoverDelay[] = [];
+  const next = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.same(delays, [], 'no delay');
+  await next.release();
+});
+
+t.test('an armed row whose token its backend does not hold (a reused pid, a promoted standby): a cut-off holder', async (t) => {
+  const key = uniqueKey('armed-reused');
+  // A live backend that is not the row's session: same pid, no token.
+  const other = postgres(url, { max: 1, onnotice: () => {} });
+  t.teardown(() => other.end({ timeout: 1 }));
+  const pid = (await other.unsafe<{ pid: number }[]>('select pg_backend_pid() as pid'))[0]!.pid;
+  await acquireLock({ url, key }).then((lock) => lock.release());
+  await server.admin.unsafe(
+    `insert into ${HOLDERS_TABLE} (lock_id, backend_pid, key, host, pid, granted_at, bound_ms, not_before, token)
+     values ($1, $2, $3, 'elsewhere', 1, now(), 1500, now(), 1234567)`,
+    [String(lockIdForKey(key)), pid, key],
+  );
+  const delays: TakeoverDelay[] = [];
+  const started = Date.now();
+  const next = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.ok(Date.now() - started >= 1300, `waited its 1.5 s bound (${Date.now() - started} ms)`);
+  t.equal(delays[0]?.cutOff?.backendPid, pid);
+  await next.release();
+});
+
+t.test("pglock status leaves a lock session's token out", async (t) => {
+  const session = await openLockSession({ url });
+  t.teardown(() => session.close());
+  const held = await session.acquire({ key: uniqueKey('armed-status') });
+  const tokens = await server.admin.unsafe<{ n: number }[]>(
+    'select count(*)::int as n from pg_catalog.pg_locks where locktype = $1 and objsubid = 2 and pid = $2', ['advisory', session.backendPid!],
+  );
+  t.equal(tokens[0]?.n, 1, 'the session holds its token');
+  const result = await runPglock(['status', '-d', url, '--json']);
+  const locks = (JSON.parse(result.stdout.toString()) as { locks: { pid: number; lockId: string }[] }).locks;
+  t.same(locks.filter((lock) => lock.pid === session.backendPid).map((lock) => lock.lockId), [String(held.id)], 'only the lock it holds');
+  await held.release();
+});
+
+t.test("an older pglock's record: sections write as before, and the session brings it up to date", async (t) => {
+  await server.admin.unsafe(`drop table if exists ${HOLDERS_TABLE}; drop function if exists public.pglock_claim`);
+  await server.admin.unsafe(readFileSync(new URL('./fixtures/holder-record-before-tokens.sql', import.meta.url), 'utf8'));
+  const key = uniqueKey('armed-upgrade');
+  const session = await openLockSession({ url });
+  t.teardown(() => session.close());
+  await session.withLock({ key }, () => undefined);
+  t.same((await rowsOf(key)).map((row) => row.bound), [0], "the older function's row, marked released at the release");
+  const [upgraded] = await server.admin.unsafe<{ armed: boolean }[]>(
+    "select p.prosrc like '%armed%' as armed from pg_catalog.pg_proc p where p.oid = 'public.pglock_claim'::pg_catalog.regproc",
+  );
+  t.equal(upgraded?.armed, true, 'the function was replaced, and the table has its token column');
+  await session.withLock({ key }, () => undefined);
+  const [armed] = await rowsOf(key);
+  t.ok(armed && armed.bound > 0 && armed.token !== null, `the next section arms the row (${JSON.stringify(armed)})`);
+  await session.withLock({ key }, () => undefined);
+  t.same(await rowsOf(key), [armed], 'and the one after writes nothing');
+});
