@@ -9,6 +9,7 @@ import postgres from 'postgres';
 import t from 'tap';
 import { type TakeoverDelay, HOLDERS_TABLE, acquireLock, lockIdForKey, openLockSession } from '../src/index.js';
 import { ARMED_LINGER_MS } from '../src/session/armed.js';
+import { TOKEN_CLASSID, TOKEN_KEY1 } from '../src/takeover/token.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { runPglock } from './helpers/run-pglock.js';
 
@@ -107,6 +108,9 @@ t.test("pglock status leaves a lock session's token out", async (t) => {
     'select count(*)::int as n from pg_catalog.pg_locks where locktype = $1 and objsubid = 2 and pid = $2', ['advisory', session.backendPid!],
   );
   t.equal(tokens[0]?.n, 1, 'the session holds its token');
+  t.equal(TOKEN_KEY1, Number(BigInt.asIntN(32, lockIdForKey('pglock:session-token') >> 32n)), "the tokens' first key: the high half of the id of 'pglock:session-token'");
+  const safety = readFileSync(new URL('../docs/safety.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+  t.ok(safety.includes(`\`classid\` ${TOKEN_CLASSID},`), 'docs/safety.md names the classid tokens have');
   const result = await runPglock(['status', '-d', url, '--json']);
   const locks = (JSON.parse(result.stdout.toString()) as { locks: { pid: number; lockId: string }[] }).locks;
   t.same(locks.filter((lock) => lock.pid === session.backendPid).map((lock) => lock.lockId), [String(held.id)], 'only the lock it holds');

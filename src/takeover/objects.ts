@@ -59,6 +59,7 @@ declare
   v_token bigint := nullif(pg_catalog.current_setting('pglock.token', true), '')::pg_catalog.int8;
   v_bound bigint;
   v_live boolean;
+  v_holds boolean;
   v_armed boolean;
   v_until timestamptz;
   v_worst timestamptz;
@@ -93,21 +94,21 @@ begin
     v_live := false;
     v_until := greatest(r.not_before, v_granted operator(pg_catalog.+) pg_catalog.make_interval(secs => v_bound::pg_catalog.float8 operator(pg_catalog./) 1000));
     if v_until operator(pg_catalog.>) v_granted then
-      perform from pg_catalog.pg_locks l
-        where l.locktype operator(pg_catalog.=) 'advisory' and l.pid operator(pg_catalog.=) r.backend_pid and l.granted
-          and l.classid operator(pg_catalog.=) p_classid and l.objid operator(pg_catalog.=) p_objid and l.objsubid operator(pg_catalog.=) 1;
-      continue when found;
-      -- A lock session's row stays armed between its sections: while its backend still holds the
-      -- session's token (a lock no other backend can hold), it released this lock, cleanly.
-      if v_bound operator(pg_catalog.>) 0 and r.token is not null then
-        perform from pg_catalog.pg_locks l
-          where l.locktype operator(pg_catalog.=) 'advisory' and l.pid operator(pg_catalog.=) r.backend_pid and l.granted and l.objsubid operator(pg_catalog.=) 2
+      -- One read of pg_locks for that backend: whether it holds the lock (a shared holder alongside),
+      -- and whether it holds its lock session's token: a lock session's row stays armed between its
+      -- sections, and while its backend still holds the token (a lock no other backend can hold) it
+      -- released this lock cleanly.
+      select pg_catalog.bool_or(l.objsubid operator(pg_catalog.=) 1 and l.classid operator(pg_catalog.=) p_classid and l.objid operator(pg_catalog.=) p_objid),
+          coalesce(pg_catalog.bool_or(l.objsubid operator(pg_catalog.=) 2
             and l.classid operator(pg_catalog.=) ((r.token operator(pg_catalog.>>) 32) operator(pg_catalog.&) 4294967295)::pg_catalog.oid
-            and l.objid operator(pg_catalog.=) (r.token operator(pg_catalog.&) 4294967295)::pg_catalog.oid;
-        v_live := found;
-        if v_live then
-          v_until := greatest(r.not_before, v_granted);
-        end if;
+            and l.objid operator(pg_catalog.=) (r.token operator(pg_catalog.&) 4294967295)::pg_catalog.oid), false)
+        into v_holds, v_live
+        from pg_catalog.pg_locks l
+        where l.locktype operator(pg_catalog.=) 'advisory' and l.pid operator(pg_catalog.=) r.backend_pid and l.granted;
+      continue when v_holds;
+      v_live := v_live and v_bound operator(pg_catalog.>) 0;
+      if v_live then
+        v_until := greatest(r.not_before, v_granted);
       end if;
       if v_until operator(pg_catalog.>) v_granted and (v_worst is null or v_until operator(pg_catalog.>) v_worst) then
         v_worst := v_until;
