@@ -126,17 +126,11 @@ begin
   v_worst := greatest(v_worst, v_granted);
   v_start := v_worst;
   -- This backend's own row: a delayed start it took over earlier and released within still stands.
-  -- A lock session's row armed already (its token, this bound, nothing new to wait for) is left as
-  -- it is: a warm section writes nothing. Run without p_record too, writing nothing: a waiter's call
+  -- A lock session's row armed already (read above: its token, this bound and holder) with nothing
+  -- new to wait for is left as it is. Run without p_record too, writing nothing: a waiter's call
   -- before it queues plans them all.
-  select h.not_before, h.token operator(pg_catalog.=) v_token and h.bound_ms operator(pg_catalog.=) p_bound_ms
-      and h.key is not distinct from p_key and h.host is not distinct from p_host and h.pid is not distinct from p_pid
-    into v_own, v_armed
-    from ${HOLDERS_TABLE} h
-    where p_record and v_worst operator(pg_catalog.=) v_granted
-      and h.lock_id operator(pg_catalog.=) p_lock_id and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid();
-  if v_armed then
-    v_start := greatest(v_own, v_granted);
+  if v_armed and v_worst operator(pg_catalog.=) v_granted then
+    v_start := v_granted;
   else
     update ${HOLDERS_TABLE} h set key = p_key, host = p_host, pid = p_pid, granted_at = v_granted, bound_ms = p_bound_ms,
         not_before = greatest(h.not_before, v_worst), token = v_token
