@@ -80,7 +80,7 @@ t.test('a lock session cut off after its row was marked released: no wait', asyn
   await next.release();
 });
 
-t.test('an armed row whose token its backend does not hold (a reused pid, a promoted standby): a cut-off holder', async (t) => {
+t.test('an armed row whose token no session holds (its backend gone; a reused pid, a promoted standby): a cut-off holder', async (t) => {
   const key = uniqueKey('armed-reused');
   // A live backend that is not the row's session: same pid, no token.
   const other = postgres(url, { max: 1, onnotice: () => {} });

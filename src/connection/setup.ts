@@ -29,9 +29,10 @@ export interface SetupLock {
 }
 
 /**
- * A lock session's token: two random int4 keys, held by the setup statement as a shared advisory
- * lock (pg_locks: objsubid 2) for the life of the backend, and as one int8 (`id`) in the session
- * setting pglock.token, which the holder record keeps (takeover/objects.ts).
+ * A lock session's token: two int4 keys, the second random, taken by the setup statement as an
+ * exclusive advisory lock (pg_locks: objsubid 2) for the life of the backend, and then kept as one
+ * int8 (`id`) in the session setting pglock.token, which the holder record keeps
+ * (takeover/objects.ts). Not taken (another session drew the same token), the setting is empty.
  */
 export interface SessionToken {
   id: bigint;
@@ -86,7 +87,7 @@ async function runSetup(client: Client, options: SetupOptions, around: { first?:
 // schema-qualified: a role's search_path cannot put another pg_try_advisory_lock in front. The lock
 // call comes early in the text: pg_stat_activity keeps only the first 1 kB of a statement, and
 // `pglock status` looks for the call there (sql/holders.ts). With `token` (a lock session's
-// connection), it takes the token's lock (on a primary only) and sets pglock.token.
+// connection), it tries the token's lock (on a primary only) and, taken, sets pglock.token.
 function setupStatement(sql: Client, options: SetupOptions, around: { first?: string; then?: string | undefined } = {}) {
   const { heartbeatMs, setupLock, token } = options;
   const noSettings = options.noSessionSettings === true;
@@ -107,8 +108,8 @@ function setupStatement(sql: Client, options: SetupOptions, around: { first?: st
         ${set('tcp_keepalives_count', '2')},
         case when v.version operator(pg_catalog.>=) 120000 then ${set('tcp_user_timeout', intLiteral(beat * 2))} end,
         case when v.version operator(pg_catalog.>=) 140000 then ${set('client_connection_check_interval', intLiteral(beat))} end${token === undefined ? '' : `,
-        case when not pg_catalog.pg_is_in_recovery() then pg_catalog.pg_advisory_lock_shared(${intLiteral(token.key1)}::pg_catalog.int4, ${intLiteral(token.key2)}::pg_catalog.int4) end,
-        pg_catalog.set_config('pglock.token', '${token.id}', false)`}
+        case when not pg_catalog.pg_is_in_recovery() then pg_catalog.set_config('pglock.token',
+          case when pg_catalog.pg_try_advisory_lock(${intLiteral(token.key1)}::pg_catalog.int4, ${intLiteral(token.key2)}::pg_catalog.int4) then '${token.id}' else '' end, false) end`}
       from (select pg_catalog.current_setting('server_version_num')::pg_catalog.int4 as version) v
       offset 0
     ) s${around.then === undefined ? '' : `;\n${around.then}`}`);

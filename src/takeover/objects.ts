@@ -10,7 +10,7 @@ import { lockIdForKey } from '../key/lock-id.js';
 // losing its session it may still run. The one exception, a lock session's row (`token` set): it
 // stays armed from one section to the next (a warm section writes nothing), and marks itself
 // released only once the lock has not been taken again for a while (session/armed.ts); its backend
-// holding the session's token lock, while it does not hold the lock, says it released cleanly.
+// still holding the session's token lock says it released cleanly.
 
 export const HOLDERS_SCHEMA = 'public';
 export const HOLDERS_TABLE_NAME = 'pglock_holders';
@@ -59,7 +59,6 @@ declare
   v_token bigint := nullif(pg_catalog.current_setting('pglock.token', true), '')::pg_catalog.int8;
   v_bound bigint;
   v_live boolean;
-  v_holds boolean;
   v_armed boolean;
   v_until timestamptz;
   v_worst timestamptz;
@@ -94,21 +93,19 @@ begin
     v_live := false;
     v_until := greatest(r.not_before, v_granted operator(pg_catalog.+) pg_catalog.make_interval(secs => v_bound::pg_catalog.float8 operator(pg_catalog./) 1000));
     if v_until operator(pg_catalog.>) v_granted then
-      -- One read of pg_locks for that backend: whether it holds the lock (a shared holder alongside),
-      -- and whether it holds its lock session's token: a lock session's row stays armed between its
-      -- sections, and while its backend still holds the token (a lock no other backend can hold) it
-      -- released this lock cleanly.
-      select pg_catalog.bool_or(l.objsubid operator(pg_catalog.=) 1 and l.classid operator(pg_catalog.=) p_classid and l.objid operator(pg_catalog.=) p_objid),
-          coalesce(pg_catalog.bool_or(l.objsubid operator(pg_catalog.=) 2
-            and l.classid operator(pg_catalog.=) ((r.token operator(pg_catalog.>>) 32) operator(pg_catalog.&) 4294967295)::pg_catalog.oid
-            and l.objid operator(pg_catalog.=) (r.token operator(pg_catalog.&) 4294967295)::pg_catalog.oid), false)
-        into v_holds, v_live
-        from pg_catalog.pg_locks l
-        where l.locktype operator(pg_catalog.=) 'advisory' and l.pid operator(pg_catalog.=) r.backend_pid and l.granted;
-      continue when v_holds;
-      v_live := v_live and v_bound operator(pg_catalog.>) 0;
+      -- A lock session's row stays armed between its sections. While the session lives, its backend
+      -- holds its token, an exclusive two-key advisory lock no other backend takes (takeover/token.ts),
+      -- so a shared try of it fails: the session released this lock cleanly (or holds it alongside).
+      v_live := case when v_bound operator(pg_catalog.>) 0 and r.token is not null then not pg_catalog.pg_try_advisory_xact_lock_shared(
+          (r.token operator(pg_catalog.>>) 32)::pg_catalog.int4, ((r.token operator(pg_catalog.<<) 32) operator(pg_catalog.>>) 32)::pg_catalog.int4)
+        else false end;
       if v_live then
         v_until := greatest(r.not_before, v_granted);
+      else
+        perform from pg_catalog.pg_locks l
+          where l.locktype operator(pg_catalog.=) 'advisory' and l.pid operator(pg_catalog.=) r.backend_pid and l.granted
+            and l.classid operator(pg_catalog.=) p_classid and l.objid operator(pg_catalog.=) p_objid and l.objsubid operator(pg_catalog.=) 1;
+        continue when found;
       end if;
       if v_until operator(pg_catalog.>) v_granted and (v_worst is null or v_until operator(pg_catalog.>) v_worst) then
         v_worst := v_until;

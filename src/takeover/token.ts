@@ -2,12 +2,13 @@ import type { SessionToken } from '../connection/index.js';
 
 // A lock session's token (takeover/objects.ts): the proof, to the next holder of a lock, that the
 // session which keeps its holder row armed between sections still lives. Its backend holds the token
-// as a shared two-key advisory lock (pg_locks: objsubid 2) from the session setup until it ends;
-// the row keeps the same token as one int8. The first key is the same for every token (pglock's
-// namespace, so `pglock status` can leave tokens out); the second is random: a later backend with
-// the same pid (reused, or on a promoted standby) holds the token only by a 1 in 2^32 chance, and
-// only a pglock lock session's backend takes one at all. Math.random, not node:crypto: a token is
-// no secret, only unlikely to repeat, and the CLI loads crypto only when it needs it.
+// as an exclusive two-key advisory lock (pg_locks: objsubid 2) from the session setup until it ends,
+// and the row keeps the same token as one int8: a shared try of it (xact-level, one lookup in the
+// lock table, no scan of it) fails exactly while that session lives. The first key is the same for
+// every token (pglock's namespace, so `pglock status` can leave tokens out); the second is random:
+// two sessions draw the same token by a 1 in 2^32 chance, and the second then keeps no armed rows
+// (its setup could not take it). Math.random, not node:crypto: a token is no secret, only unlikely
+// to repeat, and the CLI loads crypto only when it needs it.
 
 /** The first key of every token: the high half of the lock id of 'pglock:session-token' (tested). */
 export const TOKEN_KEY1 = -1910704984;
