@@ -135,3 +135,26 @@ t.test("an older pglock's record: sections write as before, and the session brin
   await session.withLock({ key }, () => undefined);
   t.same(await rowsOf(key), [armed], 'and the one after writes nothing');
 });
+
+t.test('two sessions that draw the same token: the second keeps no armed rows, and its sections write as before', async (t) => {
+  const random = Math.random;
+  Math.random = () => 0.123456789;
+  t.teardown(() => void (Math.random = random));
+  const first = await openLockSession({ url });
+  const second = await openLockSession({ url });
+  Math.random = random;
+  t.teardown(() => Promise.all([first.close(), second.close()]));
+  const key = uniqueKey('armed-twin');
+  for (const session of [first, second]) {
+    await session.withLock({ key }, () => undefined);
+    await session.withLock({ key }, () => undefined);
+  }
+  const rows = await rowsOf(key);
+  const of = (session: typeof first) => rows.find((row) => row.backend === session.backendPid);
+  t.ok(of(first)?.bound === 10_000 && of(first)?.token !== null, `the first holds the token, its row armed (${JSON.stringify(of(first))})`);
+  t.ok(of(second)?.bound === 0 && of(second)?.token === null, `the second, without it, marks its row released at each release (${JSON.stringify(of(second))})`);
+  const delays: TakeoverDelay[] = [];
+  const other = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
+  t.same(delays, [], 'a holder after both does not wait');
+  await other.release();
+});
