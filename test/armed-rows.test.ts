@@ -12,6 +12,7 @@ import { ARMED_LINGER_MS } from '../src/session/armed.js';
 import { TOKEN_CLASSID, TOKEN_KEY1 } from '../src/takeover/token.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { runPglock } from './helpers/run-pglock.js';
+import { startFreezeProxy } from './helpers/freeze-proxy.js';
 
 const server = await startTestServer(t, { own: true });
 const url = server.url;
@@ -157,4 +158,21 @@ t.test('two sessions that draw the same token: the second keeps no armed rows, a
   const other = await acquireLock({ url, key, onDelay: (delay) => delays.push(delay) });
   t.same(delays, [], 'a holder after both does not wait');
   await other.release();
+});
+
+t.test('close() on a connection that went silent does not wait for the release marks: the rows stay armed', async (t) => {
+  const proxy = await startFreezeProxy(server.host, server.port);
+  t.teardown(() => proxy.close());
+  const through = new URL(url);
+  through.hostname = '127.0.0.1';
+  through.port = String(proxy.port);
+  const session = await openLockSession({ url: through.toString(), heartbeatMs: 300, stopWithinMs: 600 });
+  const key = uniqueKey('armed-silent');
+  await session.withLock({ key }, () => undefined);
+  await session.withLock({ key }, () => undefined);
+  proxy.freeze();
+  const started = Date.now();
+  await session.close();
+  t.ok(Date.now() - started < 3000, `close() resolved (${Date.now() - started} ms)`);
+  t.same((await rowsOf(key)).map((row) => row.bound), [1200], 'the row stays armed: a next holder that cannot ask the session waits its bound');
 });

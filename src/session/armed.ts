@@ -1,5 +1,6 @@
 import type { Session } from '../connection/index.js';
 import { send } from '../sql/statement.js';
+import { sleep } from '../sleep.js';
 import { installRecord, settleStatement } from '../takeover/index.js';
 
 /**
@@ -66,9 +67,15 @@ export class ArmedRows {
     this.#rows.set(id, timer);
   }
 
-  /** Mark every armed row not held now released (a clean close), in one round trip. */
-  async settleIdle(held: (id: bigint) => boolean): Promise<void> {
-    await this.#settle([...this.#rows.keys()].filter((id) => !held(id)));
+  /**
+   * Mark every armed row not held now released (a clean close), in one round trip, waiting for it
+   * `withinMs` at most: on a connection gone silent the rows stay armed (a next holder then waits
+   * their bound, as after a cut-off), and the close goes on.
+   */
+  async settleIdle(held: (id: bigint) => boolean, withinMs: number): Promise<void> {
+    const done = new AbortController();
+    await Promise.race([this.#settle([...this.#rows.keys()].filter((id) => !held(id))), sleep(withinMs, done.signal)]);
+    done.abort();
   }
 
   // Queued behind every statement sent before it on the connection: a try sent before it has

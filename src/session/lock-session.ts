@@ -12,7 +12,7 @@ import { releaseLock } from '../sql/lock-statements.js';
 import { type ProvenLock, startHeartbeat } from '../lock/heartbeat.js';
 import { SessionLock } from './session-lock.js';
 import { heldOnMain, tryWithClaim } from './try.js';
-import { ArmedRows } from './armed.js';
+import { ARMED_LINGER_MS, ArmedRows } from './armed.js';
 import { type Entry, createEntry } from './entry.js';
 import { type LockSessionOptions, type SessionAcquireOptions, type SessionRequest, resolveSessionRequest, waitUntilFreed } from './request.js';
 
@@ -125,8 +125,8 @@ export class LockSession implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     await this.#opening?.catch(() => undefined);
-    // Armed rows of locks not held are marked released; a lock held now is lost, its row stays armed.
-    await this.#armed?.settleIdle((id) => this.#entries.has(id));
+    // Armed rows of locks not held are marked released (within a second); a held lock is lost, its row stays.
+    await this.#armed?.settleIdle((id) => this.#entries.has(id), ARMED_LINGER_MS);
     await this.#failAll('the lock session was closed');
   }
 
