@@ -37,10 +37,6 @@ export class ArmedRows {
     this.#rows.set(id, undefined);
   }
 
-  has(id: bigint): boolean {
-    return this.#rows.has(id);
-  }
-
   /**
    * A claim function from an older pglock keeps no armed rows (every section writes its row twice):
    * bring pglock's objects up to date, once per connection (installRecord: where this role may;

@@ -59,6 +59,7 @@ declare
   v_token bigint := nullif(pg_catalog.current_setting('pglock.token', true), '')::pg_catalog.int8;
   v_bound bigint;
   v_live boolean;
+  v_others boolean;
   v_armed boolean;
   v_until timestamptz;
   v_worst timestamptz;
@@ -79,9 +80,9 @@ begin
           and h.pid is not distinct from p_pid and h.not_before operator(pg_catalog.<=) v_granted),
         pg_catalog.bool_or(h.backend_pid operator(pg_catalog.<>) pg_catalog.pg_backend_pid()
           and (h.bound_ms operator(pg_catalog.<>) 0 or h.not_before operator(pg_catalog.>) v_granted))
-      into v_armed, v_live
+      into v_armed, v_others
       from ${HOLDERS_TABLE} h where h.lock_id operator(pg_catalog.=) p_lock_id;
-    if v_armed and not v_live then
+    if v_armed and not v_others then
       return '{"delayMs": 0, "armed": true}';
     end if;
   end if;
