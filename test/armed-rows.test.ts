@@ -2,7 +2,8 @@
 // a warm section writes nothing; the next holder tells a released lock from a cut-off holder by the
 // session's token, a lock its backend holds while it lives; the row is marked released a second
 // after the lock was last given back, and at a clean close. Against a real server, with an older
-// pglock's record (fixtures/holder-record-before-tokens.sql) brought up to date by the session.
+// pglock's record (fixtures/holder-record-before-tokens.sql, and holder-record-before-version.sql)
+// brought up to date by the session.
 // A server of its own even when PGLOCK_TEST_DATABASE_URL is set: one test drops pglock's objects.
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
@@ -135,6 +136,26 @@ t.test("an older pglock's record: sections write as before, and the session brin
   t.ok(armed && armed.bound > 0 && armed.token !== null, `the next section arms the row (${JSON.stringify(armed)})`);
   await session.withLock({ key }, () => undefined);
   t.same(await rowsOf(key), [armed], 'and the one after writes nothing');
+});
+
+t.test("the previous pglock's record (before the claim's version 3): the session brings it up to date", async (t) => {
+  await server.admin.unsafe(`drop table if exists ${HOLDERS_TABLE}; drop function if exists public.pglock_claim`);
+  await server.admin.unsafe(readFileSync(new URL('./fixtures/holder-record-before-version.sql', import.meta.url), 'utf8'));
+  const versioned = async () => (await server.admin.unsafe<{ yes: boolean }[]>(
+    "select p.prosrc like '%\"version\"%' as yes from pg_catalog.pg_proc p where p.oid = 'public.pglock_claim'::pg_catalog.regproc",
+  ))[0]?.yes;
+  t.equal(await versioned(), false, 'the fixture is the function before it');
+  const key = uniqueKey('armed-version');
+  const session = await openLockSession({ url });
+  t.teardown(() => session.close());
+  await session.withLock({ key }, () => undefined);
+  await session.withLock({ key }, () => undefined);
+  const [armed] = await rowsOf(key);
+  t.ok(armed && armed.bound > 0 && armed.token !== null, `its rows are armed meanwhile (${JSON.stringify(armed)})`);
+  await session.withLock({ key }, () => undefined);
+  t.equal(await versioned(), true, 'the function was replaced');
+  await session.withLock({ key }, () => undefined);
+  t.same(await rowsOf(key), [armed], 'and a warm section still writes nothing');
 });
 
 t.test('two sessions that draw the same token: the second keeps no armed rows, and its sections write as before', async (t) => {

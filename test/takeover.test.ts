@@ -219,6 +219,34 @@ t.test('withTransactionLock waits out a cut-off holder before fn runs, and recor
   t.equal(ok, 1, 'without the record the transaction is still usable');
 });
 
+t.test("a transaction lock's read: nothing to honour returns at once; a cut-off holder is still waited for", async (t) => {
+  const { withTransactionLock, lockIdForKey } = await import('../src/index.js');
+  const { CLAIM_VERSION } = await import('../src/takeover/objects.js');
+  const { installRecord } = await import('../src/takeover/claim.js');
+  await installRecord(server.admin); // a test above drops the function
+  const postgres = (await import('postgres')).default;
+  const app = postgres(url, { max: 1, onnotice: () => {} });
+  t.teardown(() => app.end({ timeout: 1 }));
+  // The first transaction lock of a client asks whether the record is there; the next ones call
+  // the claim function in the lock statement itself.
+  await withTransactionLock(app, { key: uniqueKey('tx-known') }, () => undefined);
+  const key = uniqueKey('tx-read');
+  const call = (record: string) => server.admin.unsafe<{ claim: string }[]>(
+    `select public.pglock_claim($1::int8, 0::oid, 0::oid, $2::text, 'h'::text, 1, 1000::int8, -1::int8, ${record}::bool) as claim`, [String(lockIdForKey(key)), key],
+  );
+  t.equal((await call('false'))[0]?.claim, `{"delayMs": 0, "ahead": false, "version": ${CLAIM_VERSION}}`, 'record false, no row: the short answer');
+  const primed = JSON.parse((await call('null'))[0]!.claim) as { delayMs: number; version: number; until?: string };
+  t.ok(primed.delayMs === 0 && primed.version === CLAIM_VERSION && primed.until !== undefined, `record null (a waiter's call before it queues) runs it all: ${JSON.stringify(primed)}`);
+  t.same(await holderRows(key), [], 'and neither wrote a row');
+
+  await cutOff(key, { heartbeatMs: 300, stopWithinMs: 700 });
+  const started = Date.now();
+  const delays: TakeoverDelay[] = [];
+  const ranAt = await withTransactionLock(app, { key, onDelay: (delay) => delays.push(delay) }, () => Date.now());
+  t.ok(ranAt - started >= 1100, `fn ran only after the cut-off holder's bound, 1.3 s (${ranAt - started} ms)`);
+  t.equal(delays.length, 1, 'and said so');
+});
+
 t.test('a warm lock session whose claim function is dropped takes its locks on, and records again', async (t) => {
   const session = await openLockSession({ url });
   t.teardown(() => session.close());

@@ -38,9 +38,10 @@ export class ArmedRows {
   }
 
   /**
-   * A claim function from an older pglock keeps no armed rows (every section writes its row twice):
-   * bring pglock's objects up to date, once per connection (installRecord: where this role may;
-   * otherwise sections go on as before). Queued behind the statements already sent.
+   * A claim function from an older pglock (CLAIM_VERSION: one that keeps no armed rows writes every
+   * section's row twice; one before version 3 makes a transaction lock's read dearer): bring
+   * pglock's objects up to date, once per connection (installRecord: where this role may; otherwise
+   * sections go on as before). Queued behind the statements already sent.
    */
   upgrade(): void {
     if (this.#upgraded) return;

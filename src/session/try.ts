@@ -45,7 +45,7 @@ export async function tryWithClaim(
 export function heldOnMain(
   main: Session, request: SessionRequest, claim: Claim | undefined, armed: ArmedRows | undefined, prepared: boolean, taken: () => boolean,
 ): NonNullable<Entry['held']> {
-  if (claim !== undefined && !claim.armed) armed?.upgrade();
+  if (claim !== undefined && !claim.current) armed?.upgrade();
   const rows = claim?.armed === true ? armed : undefined;
   rows?.arm(request.id);
   const settle = claim === undefined || rows !== undefined ? undefined : settleStatement(request.id);

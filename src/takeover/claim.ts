@@ -3,7 +3,7 @@ import type { SqlClient } from '../sql/client.js';
 import { intLiteral } from '../sql/literals.js';
 import { type Statement, inline } from '../sql/statement.js';
 import { GRANTED_SETTING, grantProof, grantedMark } from '../sql/lock-statements.js';
-import { CLAIM_FUNCTION, CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_LOCK_ID, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
+import { CLAIM_FUNCTION, CLAIM_VERSION, CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_LOCK_ID, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
 
 /** What a holder records of itself, and how long it waits after a holder that was cut off. */
 export interface ClaimRequest {
@@ -35,6 +35,8 @@ export interface Claim {
    * session marks it released later (session/armed.ts). False from a function of an older pglock.
    */
   armed: boolean;
+  /** Made by this pglock's claim function (CLAIM_VERSION); false: an older one's. */
+  current: boolean;
   /** The holder that was cut off (the one the delay waits for), when there was one. */
   cutOff: { host: string | null; pid: number | null; backendPid: number; grantedAt: Date; boundMs: number } | undefined;
 }
@@ -109,13 +111,14 @@ select case when not c.yes then null when c.ok then '' else ${call} end as claim
 
 /**
  * What a waiter sends before its lock statement, in the same round trip: the claim function called
- * without writing anything (record false), so that the backend has compiled it and planned its
+ * without writing anything (record null), so that the backend has compiled it and planned its
  * statements when the grant comes, and the claim after the grant costs a handover little. Its
  * outcome is no matter (nor its error: the record not there yet).
  */
 export function primeStatement(request: ClaimRequest): string {
-  const claim = claimCallStatement({ ...request, record: false });
-  return inline({ text: `select ${claim.call}`, values: claim.values });
+  const claim = claimCallStatement(request);
+  // `record` null: every statement of the function runs (and is planned), and none writes.
+  return inline({ text: `select ${claim.call}`, values: [...claim.values.slice(0, -1), null] });
 }
 
 /** The claim function's signature, for to_regprocedure and grants. */
@@ -143,8 +146,8 @@ export const RECORD_UNUSABLE = '-';
 export function parseClaim(rows: readonly { claim?: string | null; at?: Date | string | null }[]): Claim | undefined {
   const text = rows[0]?.claim;
   if (typeof text !== 'string') return undefined;
-  if (text === '') return { delayMs: 0, until: new Date(rows[0]?.at ?? Date.now()), ahead: false, armed: false, cutOff: undefined };
-  const raw = JSON.parse(text) as { delayMs: number; until?: string; ahead?: boolean; armed?: boolean; cutHost: string | null; cutPid: number | null; cutBackendPid: number | null; cutGrantedAt: string | null; cutBoundMs: number | null };
+  if (text === '') return { delayMs: 0, until: new Date(rows[0]?.at ?? Date.now()), ahead: false, armed: false, current: true, cutOff: undefined };
+  const raw = JSON.parse(text) as { delayMs: number; until?: string; ahead?: boolean; armed?: boolean; version?: number; cutHost: string | null; cutPid: number | null; cutBackendPid: number | null; cutGrantedAt: string | null; cutBoundMs: number | null };
   return {
     delayMs: Number(raw.delayMs),
     // A warm lock session's section ({"delayMs": 0, "armed": true}) starts at once.
@@ -152,6 +155,7 @@ export function parseClaim(rows: readonly { claim?: string | null; at?: Date | s
     // A function created by an older pglock does not say: keep the row, as that pglock did.
     ahead: raw.ahead !== false,
     armed: raw.armed === true,
+    current: raw.version === CLAIM_VERSION,
     cutOff: raw.cutBackendPid == null ? undefined : {
       host: raw.cutHost, pid: raw.cutPid, backendPid: raw.cutBackendPid, grantedAt: new Date(raw.cutGrantedAt ?? raw.until ?? Date.now()), boundMs: Number(raw.cutBoundMs),
     },

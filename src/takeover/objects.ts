@@ -17,6 +17,9 @@ export const HOLDERS_TABLE_NAME = 'pglock_holders';
 export const HOLDERS_TABLE = `${HOLDERS_SCHEMA}.${HOLDERS_TABLE_NAME}`;
 export const CLAIM_FUNCTION = `${HOLDERS_SCHEMA}.pglock_claim`;
 
+/** The claim function's version, in every JSON it returns (none before 3). */
+export const CLAIM_VERSION = 3;
+
 /**
  * The table (and, for a table an older pglock created, its column `token`: two statements); docs/safety.md
  * and the "cannot create" line print it.
@@ -38,17 +41,20 @@ alter table ${HOLDERS_TABLE} add column if not exists token bigint`;
 // pglock_claim(lock id, classid, objid, key, host, pid, bound, delay, record): called by a holder
 // right after its grant, in a statement of its own (its snapshot taken after the grant). Every other
 // row of the lock is an earlier holder: released (bound 0, or a lock session's armed row whose
-// backend still holds its token) or cut off. Each is locked first (a
-// holder whose release is still committing is waited for, and then reads as released); the start
-// is delayed until the later of its delayed start and now + its bound (or + `delay` when the caller
-// fixes one; a released row's bound is 0, and a fixed delay is for cut-off holders only) - unless its
-// backend holds the lock now (a shared holder alongside). With `record`,
-// those rows are settled (deleted; not a live lock session's) and the caller's row written with its bound and its delayed
-// start, which a holder after it honours in turn if this one too is cut off, or releases before it
-// (the row keeps its delayed start, with bound 0). Returns one JSON object: the delay in
-// milliseconds (0 when the caller asked for no delay: `delay` 0 still keeps the record for others)
-// and who was cut off, and whether the row is armed (a lock session's). pg_locks, a scan of the server's whole lock table, is read only for a row
-// that would delay the start. Volatile, search_path pinned, plans cached per backend.
+// backend still holds its token) or cut off. Each is locked first (a holder whose release is still
+// committing is waited for, and then reads as released); the start is delayed until the later of its
+// delayed start and now + its bound (or + `delay` when the caller fixes one; a released row's bound
+// is 0, and a fixed delay is for cut-off holders only) - unless its backend holds the lock now (a
+// shared holder alongside). With `record`, those rows are settled (deleted; not a live lock
+// session's) and the caller's row written with its bound and its delayed start, which a holder after
+// it honours in turn if this one too is cut off, or releases before it (the row keeps its delayed
+// start, with bound 0). Without (`record` false: a transaction lock), nothing is written, and with
+// no row to honour it returns at once; `record` null (a waiter's call before it queues) writes
+// nothing but runs every statement. Returns one JSON object: the delay in milliseconds (0 when the
+// caller asked for no delay: `delay` 0 still keeps the record for others), who was cut off, whether
+// the row is armed (a lock session's), and the function's version (CLAIM_VERSION: a lock session
+// brings an older one up to date). pg_locks, a scan of the server's whole lock table, is read only
+// for a row that would delay the start. Volatile, search_path pinned, plans cached per backend.
 export const CREATE_CLAIM_FUNCTION = `create or replace function ${CLAIM_FUNCTION}(
   p_lock_id bigint, p_classid oid, p_objid oid, p_key text, p_host text, p_pid integer, p_bound_ms bigint, p_delay_ms bigint,
   p_record boolean
@@ -83,7 +89,7 @@ begin
       into v_armed, v_others
       from ${HOLDERS_TABLE} h where h.lock_id operator(pg_catalog.=) p_lock_id;
     if v_armed and not v_others then
-      return '{"delayMs": 0, "armed": true}';
+      return '{"delayMs": 0, "armed": true, "version": ${CLAIM_VERSION}}';
     end if;
   end if;
   for r in select h.* from ${HOLDERS_TABLE} h
@@ -121,11 +127,16 @@ begin
       delete from ${HOLDERS_TABLE} h where h.lock_id operator(pg_catalog.=) r.lock_id and h.backend_pid operator(pg_catalog.=) r.backend_pid;
     end if;
   end loop;
+  -- A transaction lock's read (p_record false) with no row to honour: nothing more to do. A waiter's
+  -- call before it queues (p_record null) goes on, writing nothing, so that it plans every statement.
+  if not p_record and v_worst is null then
+    return '{"delayMs": 0, "ahead": false, "version": ${CLAIM_VERSION}}';
+  end if;
   v_worst := greatest(v_worst, v_granted);
   v_start := v_worst;
   -- This backend's own row: a delayed start it took over earlier and released within still stands.
   -- A lock session's row armed already (read above: its token, this bound and holder) with nothing
-  -- new to wait for is left as it is. Run without p_record too, writing nothing: a waiter's call
+  -- new to wait for is left as it is. Run with p_record null too, writing nothing: a waiter's call
   -- before it queues plans them all.
   if v_armed and v_worst operator(pg_catalog.=) v_granted then
     v_start := v_granted;
@@ -147,7 +158,7 @@ begin
     'delayMs', case when p_delay_ms operator(pg_catalog.=) 0 then 0 else greatest(0, pg_catalog.ceil(pg_catalog.date_part('epoch', v_start operator(pg_catalog.-) pg_catalog.clock_timestamp()) operator(pg_catalog.*) 1000))::pg_catalog.int8 end,
     'until', v_start, 'ahead', v_start operator(pg_catalog.>) v_granted, 'armed', p_record and v_token is not null,
     'cutHost', v_cut_host, 'cutPid', v_cut_pid, 'cutBackendPid', v_cut_backend,
-    'cutGrantedAt', v_cut_granted, 'cutBoundMs', v_cut_bound)::pg_catalog.text;
+    'cutGrantedAt', v_cut_granted, 'cutBoundMs', v_cut_bound, 'version', ${CLAIM_VERSION})::pg_catalog.text;
 end
 $claim$`;
 
