@@ -123,6 +123,25 @@ export function formatConnectionPhases(phases) {
   return lines.join('\n');
 }
 
+export function formatNewBackend(steps) {
+  const names = Object.keys(steps ?? {});
+  if (names.length === 0) return '';
+  const lines = [
+    `what a new backend's statements cost a lock's own connection, each promise apart (ms, medians of ${steps[names[0]].n}, new connections in turn)`,
+    `${'statements'.padEnd(20)}  ${'first message'.padStart(14)}  ${'release'.padStart(8)}  ${'both'.padStart(8)}  ${'step'.padStart(8)}`,
+    `${'-'.repeat(20)}  ${'-'.repeat(14)}  ${'-'.repeat(8)}  ${'-'.repeat(8)}  ${'-'.repeat(8)}`,
+  ];
+  let before;
+  for (const name of names) {
+    const { first, release } = steps[name];
+    const both = first + release;
+    const step = before === undefined ? '' : `+${(both - before).toFixed(2)}`;
+    lines.push(`${name.padEnd(20)}  ${first.toFixed(2).padStart(14)}  ${release.toFixed(2).padStart(8)}  ${both.toFixed(2).padStart(8)}  ${step.padStart(8)}`);
+    before = both;
+  }
+  return lines.join('\n');
+}
+
 export function formatLibraryComparison(rows, method) {
   const header = Object.keys(rows[0]);
   const lines = rows.map((row) => header.map((key) => row[key]));

@@ -18,6 +18,7 @@
 //   transaction lock    against a bare sql.begin(tx => tx`select pg_try_advisory_xact_lock(${id})`) on
 //                       a second warm postgres(url, { max: 1 }) pool
 // then the phases of a lock's own connection, pglock's and the peer's (measure/connection-phases.js),
+// what its statements cost a new backend, each promise apart (measure/new-backend.js),
 // and what each case costs the server, counted after the timings on fresh clients (costCount
 // sections after the warm-ups): the top-level statements the server executed, from pg_stat_statements
 // (loaded dormant by the bench server, switched on only for this count), else the transactions it
@@ -26,6 +27,7 @@ import advisoryLockModule from 'advisory-lock';
 import postgres from 'postgres';
 import { acquireLock, elect, openLockSession, withLock, withTransactionLock } from '../../dist/index.js';
 import { measureConnectionPhases } from './connection-phases.js';
+import { measureNewBackend } from './new-backend.js';
 
 // advisory-lock is CommonJS compiled from TypeScript: its function is the module's `default`.
 const advisoryLock = advisoryLockModule.default ?? advisoryLockModule;
@@ -96,6 +98,9 @@ export async function measureLibrary({ url, admin, statementStats, config, progr
   // A section whose messages the tap could not read (TLS end to end) is left out; none left is a problem.
   for (const name of [CASES.withLock, CASES.peer]) if (!(phases[name].n > 0)) problems.push(`library: no phases read for ${name}`);
   progress(`library: phases of a lock's own connection: pglock ${phases[CASES.withLock].total?.toFixed(2)} ms, advisory-lock ${phases[CASES.peer].total?.toFixed(2)} ms (medians, tapped)`);
+  // And what its statements cost a new backend, each promise apart (measure/new-backend.js).
+  const newBackend = await measureNewBackend({ url, count: config.phaseCount ?? peerCount, warmups: config.warmups });
+  if (newBackend.problem) problems.push(newBackend.problem);
 
   // A warm session against the bare round trips on a reserved connection of its own.
   const name = 'pglock-bench-session';
@@ -158,7 +163,10 @@ export async function measureLibrary({ url, admin, statementStats, config, progr
       pglockP99: a?.p99, otherP99: b?.p99, pglockServer: a?.server, otherServer: b?.server,
     };
   });
-  return { summary, comparisons, costMethod, phases: { pglock: phases[CASES.withLock], peer: phases[CASES.peer] }, problems };
+  return {
+    summary, comparisons, costMethod, phases: { pglock: phases[CASES.withLock], peer: phases[CASES.peer] },
+    newBackend: newBackend.problem ? undefined : newBackend, problems,
+  };
 }
 
 // The compared cases' sections (each returns the backend's pid when it knows it).
