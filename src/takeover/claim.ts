@@ -16,8 +16,11 @@ export interface ClaimRequest {
   boundMs: number;
   /** The delay after a cut-off holder: 'auto' (that holder's own bound), or fixed milliseconds (0: none). */
   delay: 'auto' | number;
-  /** Write this holder's row (false: a transaction lock, which only honours the others' rows). */
-  record?: boolean;
+  /**
+   * Write this holder's row (false: a transaction lock, which only honours the others' rows; null: a
+   * waiter's call before it queues, which runs every statement and writes nothing).
+   */
+  record?: boolean | null;
 }
 
 /** The outcome of a claim: how long to wait before starting, and who was cut off. */
@@ -78,7 +81,7 @@ export function claimCallStatement(request: ClaimRequest): Statement & { call: s
     text: `select case when pg_catalog.current_setting('${GRANTED_SETTING}', true) operator(pg_catalog.=) $4::pg_catalog.text then ${call} end as claim`,
     call,
     values: [request.id, classid, objid, grantedMark(request.id, request.shared), request.key ?? null, request.host, request.pid,
-      Math.ceil(request.boundMs), request.delay === 'auto' ? -1 : Math.max(0, Math.ceil(request.delay)), request.record !== false],
+      Math.ceil(request.boundMs), request.delay === 'auto' ? -1 : Math.max(0, Math.ceil(request.delay)), request.record === null ? null : request.record !== false],
   };
 }
 
@@ -116,9 +119,8 @@ select case when not c.yes then null when c.ok then '' else ${call} end as claim
  * outcome is no matter (nor its error: the record not there yet).
  */
 export function primeStatement(request: ClaimRequest): string {
-  const claim = claimCallStatement(request);
-  // `record` null: every statement of the function runs (and is planned), and none writes.
-  return inline({ text: `select ${claim.call}`, values: [...claim.values.slice(0, -1), null] });
+  const claim = claimCallStatement({ ...request, record: null });
+  return inline({ text: `select ${claim.call}`, values: claim.values });
 }
 
 /** The claim function's signature, for to_regprocedure and grants. */
@@ -150,7 +152,7 @@ export function parseClaim(rows: readonly { claim?: string | null; at?: Date | s
   const raw = JSON.parse(text) as { delayMs: number; until?: string; ahead?: boolean; armed?: boolean; version?: number; cutHost: string | null; cutPid: number | null; cutBackendPid: number | null; cutGrantedAt: string | null; cutBoundMs: number | null };
   return {
     delayMs: Number(raw.delayMs),
-    // A warm lock session's section ({"delayMs": 0, "armed": true}) starts at once.
+    // A warm lock session's section ({"delayMs": 0, "armed": true, "version": 3}) starts at once.
     until: raw.until === undefined ? new Date() : new Date(raw.until),
     // A function created by an older pglock does not say: keep the row, as that pglock did.
     ahead: raw.ahead !== false,
