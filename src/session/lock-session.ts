@@ -158,8 +158,8 @@ export class LockSession implements AsyncDisposable {
   // which keeps the lock once granted (a grant cannot move between backends without a gap).
   async #take(request: SessionRequest, entry: Entry): Promise<NonNullable<Entry['held']>> {
     if (request.signal?.aborted) throw new LockWaitAbortedError('cancelled before the lock was tried');
-    const main = request.wait ? await this.#connectWaiting(request) : await this.connect();
-    const target = { ...request, takeover: this.#takeover };
+    const main = request.wait ? await this.#connectWaiting(request) : this.#main?.isClosed() === false ? this.#main : await this.connect();
+    const target: ClaimTarget = { id: request.id, key: request.key, shared: request.shared, label: request.label, takeover: this.#takeover };
     // A warm connection: prepared statements (parsed and planned once per connection); not through a
     // pooler, which may not keep them.
     const prepared = !main.proxied;

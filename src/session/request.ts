@@ -32,7 +32,8 @@ export interface SessionRequest extends LockTarget, WaitPlan {
 }
 
 export function resolveSessionRequest(options: SessionAcquireOptions): SessionRequest {
-  return { ...resolveChoice(options), shared: options.shared === true, signal: options.signal };
+  const { id, key, label, wait, timeoutMs, deadline } = resolveChoice(options);
+  return { id, key, label, wait, timeoutMs, deadline, shared: options.shared === true, signal: options.signal };
 }
 
 /** Wait until another holder in this process has given the id back, within the request's limits. */

@@ -23,15 +23,14 @@ export class SessionLock implements AsyncDisposable {
   readonly key: string | undefined;
   readonly shared: boolean;
   readonly backendPid: number;
-  /** Aborted when the lock is lost: pass it to work that must stop without the lock. */
-  readonly signal: AbortSignal;
-  /** Resolves with the reason if the lock is lost while held; never rejects. */
-  readonly lost: Promise<LockLostError>;
   /** When the grant was proven (as `Lock.heldSince`). */
   readonly heldSince = new Date();
   readonly #binding: SessionLockBinding;
-  readonly #controller = new AbortController();
-  #resolveLost!: (error: LockLostError) => void;
+  // Made when first asked for (most sections never look): the signal, and the `lost` promise.
+  #controller: AbortController | undefined;
+  #lost: Promise<LockLostError> | undefined;
+  #resolveLost: ((error: LockLostError) => void) | undefined;
+  #lostError: LockLostError | undefined;
   #state: 'held' | 'lost' | 'released' = 'held';
   #release: Promise<void> | undefined;
 
@@ -41,8 +40,21 @@ export class SessionLock implements AsyncDisposable {
     this.key = binding.key;
     this.shared = binding.shared;
     this.backendPid = binding.backendPid;
-    this.signal = this.#controller.signal;
-    this.lost = new Promise((resolve) => (this.#resolveLost = resolve));
+  }
+
+  /** Aborted when the lock is lost: pass it to work that must stop without the lock. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#lostError !== undefined) this.#controller.abort(this.#lostError);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Resolves with the reason if the lock is lost while held; never rejects. */
+  get lost(): Promise<LockLostError> {
+    this.#lost ??= this.#lostError !== undefined ? Promise.resolve(this.#lostError) : new Promise((resolve) => (this.#resolveLost = resolve));
+    return this.#lost;
   }
 
   /** The connection that holds the lock, for queries inside the critical section. */
@@ -82,7 +94,8 @@ export class SessionLock implements AsyncDisposable {
     if (this.#state !== 'held') return;
     this.#state = 'lost';
     const error = new LockLostError(`lost the lock ${this.describe()}: ${reason}`);
-    this.#controller.abort(error);
-    this.#resolveLost(error);
+    this.#lostError = error;
+    this.#controller?.abort(error);
+    this.#resolveLost?.(error);
   }
 }

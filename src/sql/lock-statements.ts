@@ -75,25 +75,42 @@ async function tryOnce(sql: SqlClient, statement: LockStatement, fn: 'pg_try_adv
 }
 
 function tryStatement(statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Statement {
-  const local = fn === 'pg_try_advisory_xact_lock';
   const { classid, objid } = lockIdHalves(statement.id);
   const values: StatementValue[] = statement.follow === undefined
     ? [statement.id, classid, objid, grantedMark(statement.id, statement.shared)] : [...statement.follow.values];
-  let proof = grantProofOf('s.pid', '$2::pg_catalog.oid', '$3::pg_catalog.oid', statement.shared);
-  if (statement.provenPids !== undefined) {
-    // The list as text ('{pid,...}'), one parameter after the others; a CASE runs the scan only when needed.
-    values.push(`{${statement.provenPids.map((pid) => intLiteral(pid)).join(',')}}`);
-    proof = `case when s.pid operator(pg_catalog.=) any ($${values.length}::pg_catalog.text::pg_catalog.int4[]) then true else ${proof} end`;
+  // The list as text ('{pid,...}'), one parameter after the others.
+  if (statement.provenPids !== undefined) values.push(`{${statement.provenPids.map((pid) => intLiteral(pid)).join(',')}}`);
+  return { text: tryText(fn, statement.shared, statement.provenPids === undefined ? 0 : values.length, statement.follow?.sql), values };
+}
+
+// The try's text depends on its form alone, never on a value: made once per form, and then the same
+// string each time (a warm lock session's prepared statement is looked up by its text).
+// Keyed by the follow-up (a constant string, whose hash V8 keeps), then by the rest of the form.
+const tryTexts = new Map<string, (string | undefined)[]>();
+
+function tryText(fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock', shared: boolean, provenAt: number, follow: string | undefined): string {
+  let forms = tryTexts.get(follow ?? '');
+  if (forms === undefined) {
+    if (tryTexts.size >= 16) tryTexts.clear();
+    tryTexts.set(follow ?? '', (forms = []));
   }
+  const form = (fn === 'pg_try_advisory_lock' ? 0 : 1) + (shared ? 2 : 0) + 4 * provenAt;
+  let text = forms[form];
+  if (text !== undefined) return text;
+  const local = fn === 'pg_try_advisory_xact_lock';
+  let proof = grantProofOf('s.pid', '$2::pg_catalog.oid', '$3::pg_catalog.oid', shared);
+  // A CASE runs the scan only on a backend not shown to lock yet.
+  if (provenAt > 0) proof = `case when s.pid operator(pg_catalog.=) any ($${provenAt}::pg_catalog.text::pg_catalog.int4[]) then true else ${proof} end`;
   // The grant's mark is for a claim sent as a statement of its own; a follow-up reads the proof here
   // (not granted: false, from the mark, which is never null: a prepared statement's every $n must be used).
-  const proven = statement.follow === undefined ? `case when s.locked then ${markedOf(proof, '$4::pg_catalog.text', local)} else ${clearMark(local)} end`
+  const proven = follow === undefined ? `case when s.locked then ${markedOf(proof, '$4::pg_catalog.text', local)} else ${clearMark(local)} end`
     : `case when s.locked then ${proof} else $4::pg_catalog.text is null end`;
-  const text = `select s.locked, s.pid, ${proven} as proven
-    from (select pg_catalog.${fn}${statement.shared ? '_shared' : ''}($1::pg_catalog.int8) as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`;
-  if (statement.follow === undefined) return { text, values };
+  text = `select s.locked, s.pid, ${proven} as proven
+    from (select pg_catalog.${fn}${shared ? '_shared' : ''}($1::pg_catalog.int8) as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`;
   // offset 0: the inner statement (the try and its proof) is made before the follow-up runs.
-  return { text: `select t.*, case when t.proven then ${statement.follow.sql} end as follow from (${text} offset 0) t`, values };
+  if (follow !== undefined) text = `select t.*, case when t.proven then ${follow} end as follow from (${text} offset 0) t`;
+  forms[form] = text;
+  return text;
 }
 
 /** The SQL call that tries the lock without waiting, for use inside a larger statement. */

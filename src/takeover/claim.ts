@@ -3,7 +3,7 @@ import type { SqlClient } from '../sql/client.js';
 import { intLiteral } from '../sql/literals.js';
 import { type Statement, inline } from '../sql/statement.js';
 import { GRANTED_SETTING, grantProof, grantedMark } from '../sql/lock-statements.js';
-import { CLAIM_FUNCTION, CLAIM_VERSION, CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_LOCK_ID, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
+import { ARMED_CLAIM, CLAIM_FUNCTION, CLAIM_VERSION, CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_LOCK_ID, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
 
 /** What a holder records of itself, and how long it waits after a holder that was cut off. */
 export interface ClaimRequest {
@@ -75,15 +75,17 @@ export function claimStatement(request: ClaimRequest, held: 'mark' | 'locks' = '
  */
 export function claimCallStatement(request: ClaimRequest): Statement & { call: string } {
   const { classid, objid } = lockIdHalves(request.id);
-  const call = `${CLAIM_FUNCTION}($1::pg_catalog.int8, $2::pg_catalog.oid, $3::pg_catalog.oid, $5::pg_catalog.text, $6::pg_catalog.text, ` +
-    '$7::pg_catalog.int4, $8::pg_catalog.int8, $9::pg_catalog.int8, $10::pg_catalog.bool)';
   return {
-    text: `select case when pg_catalog.current_setting('${GRANTED_SETTING}', true) operator(pg_catalog.=) $4::pg_catalog.text then ${call} end as claim`,
-    call,
+    text: CLAIM_CALL_TEXT,
+    call: CLAIM_CALL,
     values: [request.id, classid, objid, grantedMark(request.id, request.shared), request.key ?? null, request.host, request.pid,
       Math.ceil(request.boundMs), request.delay === 'auto' ? -1 : Math.max(0, Math.ceil(request.delay)), request.record === null ? null : request.record !== false],
   };
 }
+
+const CLAIM_CALL = `${CLAIM_FUNCTION}($1::pg_catalog.int8, $2::pg_catalog.oid, $3::pg_catalog.oid, $5::pg_catalog.text, $6::pg_catalog.text, ` +
+  '$7::pg_catalog.int4, $8::pg_catalog.int8, $9::pg_catalog.int8, $10::pg_catalog.bool)';
+const CLAIM_CALL_TEXT = `select case when pg_catalog.current_setting('${GRANTED_SETTING}', true) operator(pg_catalog.=) $4::pg_catalog.text then ${CLAIM_CALL} end as claim`;
 
 // The common case in plain SQL: the lock's rows are locked (a release still committing is waited
 // for, and then read as released or gone); when none is an earlier holder with a bound (cut off, or
@@ -149,6 +151,8 @@ export function parseClaim(rows: readonly { claim?: string | null; at?: Date | s
   const text = rows[0]?.claim;
   if (typeof text !== 'string') return undefined;
   if (text === '') return { delayMs: 0, until: new Date(rows[0]?.at ?? Date.now()), ahead: false, armed: false, current: true, cutOff: undefined };
+  // A warm lock session's section, every time: nothing to read but that it starts now.
+  if (text === ARMED_CLAIM) return { delayMs: 0, until: new Date(), ahead: false, armed: true, current: true, cutOff: undefined };
   const raw = JSON.parse(text) as { delayMs: number; until?: string; ahead?: boolean; armed?: boolean; version?: number; cutHost: string | null; cutPid: number | null; cutBackendPid: number | null; cutGrantedAt: string | null; cutBoundMs: number | null };
   return {
     delayMs: Number(raw.delayMs),

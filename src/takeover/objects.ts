@@ -20,6 +20,9 @@ export const CLAIM_FUNCTION = `${HOLDERS_SCHEMA}.pglock_claim`;
 /** The claim function's version, in every JSON it returns (none before 3). */
 export const CLAIM_VERSION = 3;
 
+/** What the claim function returns for a warm lock session's section (its row armed, nothing to honour). */
+export const ARMED_CLAIM = `{"delayMs": 0, "armed": true, "version": ${CLAIM_VERSION}}`;
+
 /**
  * The table (and, for a table an older pglock created, its column `token`: two statements); docs/safety.md
  * and the "cannot create" line print it.
@@ -89,7 +92,7 @@ begin
       into v_armed, v_others
       from ${HOLDERS_TABLE} h where h.lock_id operator(pg_catalog.=) p_lock_id;
     if v_armed and not v_others then
-      return '{"delayMs": 0, "armed": true, "version": ${CLAIM_VERSION}}';
+      return '${ARMED_CLAIM}';
     end if;
   end if;
   for r in select h.* from ${HOLDERS_TABLE} h
