@@ -6,8 +6,8 @@ import {
 } from './lock/index.js';
 import { sleep } from './sleep.js';
 import { permissionErrorFor } from './lock/privilege.js';
-import { takeLock } from './sql/lock-statements.js';
-import { type Claim, type TakeoverDelay, RECORD_UNUSABLE, claimCallStatement, claimInTransactionStatements, isMissingRecord, parseClaim } from './takeover/index.js';
+import { type LockStatement, takeLock } from './sql/lock-statements.js';
+import { type Claim, type ClaimRequest, type TakeoverDelay, RECORD_UNUSABLE, claimCallStatement, claimInTransactionStatements, isMissingRecord, parseClaim } from './takeover/index.js';
 
 // A lock that lives exactly as long as a transaction of the application's own postgres.js client:
 // pg_advisory_xact_lock inside sql.begin. No connection of pglock's own, and a transaction stays on
@@ -96,12 +96,13 @@ function checkClient(sql: unknown): void {
 async function takeInTransaction(tx: postgres.TransactionSql<any>, client: AnySql, request: LockTarget & WaitPlan, honour: boolean): Promise<{ pid: number; claim: Claim | undefined }> {
   const prepared = (client as { options?: { prepare?: unknown } }).options?.prepare === true;
   const known = honour && recordUsable.has(client);
-  const call = known ? claimCallStatement({ ...claimRequestOf(claimTarget(request)), record: false }) : undefined;
-  const taking = takeLock(tx, {
-    id: request.id, shared: false, wait: request.wait, level: 'transaction', prepared, ...remaining(request),
-    ...(request.wait ? {} : { provenPids: provenPidsOf(client) }),
-    ...(call ? { follow: { sql: call.call, values: call.values } } : {}),
-  });
+  const call = known ? claimCallStatement(readOnlyClaim(request)) : undefined;
+  // Written out, not spread (a warm section's JavaScript is part of what it costs).
+  const statement: LockStatement = { id: request.id, shared: false, wait: request.wait, level: 'transaction', prepared };
+  if (request.deadline !== undefined) statement.timeoutMs = remaining(request).timeoutMs;
+  if (!request.wait) statement.provenPids = provenPidsOf(client);
+  if (call) statement.follow = { sql: call.call, values: call.values };
+  const taking = takeLock(tx, statement);
   const claiming = honour && !known ? askClaim(tx, request) : undefined;
   claiming?.catch(() => undefined);
   const result = await taking.catch((error: unknown) => {
@@ -131,7 +132,7 @@ const recordUsable = new WeakMap<object, true>();
 // The holder record, read (nothing written) behind the lock statement, in the same round trip, by a
 // block that cannot fail: undefined when the record is not there or not usable by this role.
 async function askClaim(tx: postgres.TransactionSql<any>, request: LockTarget & WaitPlan): Promise<Claim | undefined> {
-  const claim = { ...claimRequestOf(claimTarget(request)), record: false };
+  const claim = readOnlyClaim(request);
   const results = (await tx.unsafe(claimInTransactionStatements(claim))) as unknown as { claim?: string | null }[][];
   const rows = results[1] ?? [];
   if (rows[0]?.claim === RECORD_UNUSABLE) return undefined;
@@ -139,5 +140,14 @@ async function askClaim(tx: postgres.TransactionSql<any>, request: LockTarget & 
 }
 
 function claimTarget(request: LockTarget & WaitPlan): ClaimTarget {
-  return { ...request, shared: false, takeover: { delay: 'auto', boundMs: 0 } };
+  return { id: request.id, key: request.key, label: request.label, shared: false, takeover: NO_BOUND };
+}
+
+// A transaction lock records nothing of its own: it only honours the others' rows.
+const NO_BOUND = { delay: 'auto', boundMs: 0 } as const;
+
+function readOnlyClaim(request: LockTarget & WaitPlan): ClaimRequest {
+  const claim = claimRequestOf(claimTarget(request));
+  claim.record = false;
+  return claim;
 }

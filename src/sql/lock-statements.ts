@@ -71,7 +71,9 @@ export async function takeLock(sql: SqlClient, statement: LockStatement): Promis
 // pooled connection keeps nothing of pglock's after it.
 async function tryOnce(sql: SqlClient, statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Promise<LockResult> {
   const [row] = await send<{ locked: boolean; pid: number; proven: boolean; follow?: unknown }[]>(sql, tryStatement(statement, fn), statement.prepared === true);
-  return { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true, ...(statement.follow ? { follow: row?.follow ?? null } : {}) };
+  const result: LockResult = { granted: row?.locked === true, backendPid: row?.pid, proven: row?.proven === true };
+  if (statement.follow) result.follow = row?.follow ?? null;
+  return result;
 }
 
 function tryStatement(statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Statement {

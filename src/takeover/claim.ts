@@ -3,7 +3,7 @@ import type { SqlClient } from '../sql/client.js';
 import { intLiteral } from '../sql/literals.js';
 import { type Statement, inline } from '../sql/statement.js';
 import { GRANTED_SETTING, grantProof, grantedMark } from '../sql/lock-statements.js';
-import { ARMED_CLAIM, CLAIM_FUNCTION, CLAIM_VERSION, CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_LOCK_ID, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
+import { ARMED_CLAIM, NOTHING_AHEAD_CLAIM, CLAIM_FUNCTION, CLAIM_VERSION, CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_LOCK_ID, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
 
 /** What a holder records of itself, and how long it waits after a holder that was cut off. */
 export interface ClaimRequest {
@@ -153,6 +153,8 @@ export function parseClaim(rows: readonly { claim?: string | null; at?: Date | s
   if (text === '') return { delayMs: 0, until: new Date(rows[0]?.at ?? Date.now()), ahead: false, armed: false, current: true, cutOff: undefined };
   // A warm lock session's section, every time: nothing to read but that it starts now.
   if (text === ARMED_CLAIM) return { delayMs: 0, until: new Date(), ahead: false, armed: true, current: true, cutOff: undefined };
+  // A transaction lock's, with no row to honour.
+  if (text === NOTHING_AHEAD_CLAIM) return { delayMs: 0, until: new Date(), ahead: false, armed: false, current: true, cutOff: undefined };
   const raw = JSON.parse(text) as { delayMs: number; until?: string; ahead?: boolean; armed?: boolean; version?: number; cutHost: string | null; cutPid: number | null; cutBackendPid: number | null; cutGrantedAt: string | null; cutBoundMs: number | null };
   return {
     delayMs: Number(raw.delayMs),

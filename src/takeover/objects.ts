@@ -23,6 +23,9 @@ export const CLAIM_VERSION = 3;
 /** What the claim function returns for a warm lock session's section (its row armed, nothing to honour). */
 export const ARMED_CLAIM = `{"delayMs": 0, "armed": true, "version": ${CLAIM_VERSION}}`;
 
+/** What it returns for a transaction lock's read with no row to honour. */
+export const NOTHING_AHEAD_CLAIM = `{"delayMs": 0, "ahead": false, "version": ${CLAIM_VERSION}}`;
+
 /**
  * The table (and, for a table an older pglock created, its column `token`: two statements); docs/safety.md
  * and the "cannot create" line print it.
@@ -133,7 +136,7 @@ begin
   -- A transaction lock's read (p_record false) with no row to honour: nothing more to do. A waiter's
   -- call before it queues (p_record null) goes on, writing nothing, so that it plans every statement.
   if not p_record and v_worst is null then
-    return '{"delayMs": 0, "ahead": false, "version": ${CLAIM_VERSION}}';
+    return '${NOTHING_AHEAD_CLAIM}';
   end if;
   v_worst := greatest(v_worst, v_granted);
   v_start := v_worst;
