@@ -3,7 +3,7 @@ import type { Entry } from './entry.js';
 import type { ArmedRows } from './armed.js';
 import { type Claim, claimCallStatement, settleStatement } from '../takeover/index.js';
 import { type ClaimOutcome, type ClaimTarget, claimRequestOf, sendClaim } from '../lock/index.js';
-import { type LockResult, releaseLock, takeLock } from '../sql/lock-statements.js';
+import { type LockResult, type LockStatement, releaseLock, takeLock } from '../sql/lock-statements.js';
 import type { SessionRequest } from './request.js';
 
 /**
@@ -16,11 +16,15 @@ import type { SessionRequest } from './request.js';
 export async function tryWithClaim(
   main: Session, request: SessionRequest, target: ClaimTarget, prepared: boolean, claimInTry: { known: boolean }, provenPids: readonly number[],
 ): Promise<{ tried: LockResult; claimed: Promise<ClaimOutcome> }> {
-  const lock = { id: request.id, shared: request.shared, wait: false, prepared, provenPids };
+  const lock: LockStatement = { id: request.id, shared: request.shared, wait: false, prepared, provenPids };
   if (claimInTry.known && prepared) {
     const claim = claimCallStatement(claimRequestOf(target));
     try {
-      const tried = await takeLock(main.sql, { ...lock, follow: { sql: claim.call, values: claim.values } });
+      const tried = await takeLock(main.sql, {
+        id: request.id, shared: request.shared, wait: false, prepared, provenPids, follow: { sql: claim.call, values: claim.values },
+        // Its pid is checked against the session's backend (lock-session.ts): the proof is not run again.
+        backendProven: provenPids.includes(main.backendPid),
+      });
       return { tried, claimed: Promise.resolve({ rows: [{ claim: tried.follow }] }) };
     } catch {
       // The claim failed (pglock's objects dropped?): the grant may stand without it; give it back,

@@ -37,6 +37,12 @@ export interface LockStatement {
    */
   provenPids?: readonly number[];
   /**
+   * With `follow`, on a direct connection (no pooler) whose backend has shown a grant already: the try
+   * is not proven again, not even by the list of `provenPids` (its `proven` is its grant), and the
+   * caller checks that the pid it returns is that backend's. A warm lock session's every section.
+   */
+  backendProven?: boolean;
+  /**
    * A session lock's follow-up: an expression evaluated in the lock statement itself once the grant
    * is proven (the holder's claim), its value returned as `follow`. `values`: the statement's, whose
    * first four are a try's own ($1 the id, $2 and $3 its halves, $4 the grant's mark).
@@ -80,9 +86,18 @@ function tryStatement(statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg
   const { classid, objid } = lockIdHalves(statement.id);
   const values: StatementValue[] = statement.follow === undefined
     ? [statement.id, classid, objid, grantedMark(statement.id, statement.shared)] : [...statement.follow.values];
+  if (statement.follow !== undefined && statement.backendProven === true) return { text: provenTryText(fn, statement.shared, statement.follow.sql), values };
   // The list as text ('{pid,...}'), one parameter after the others.
   if (statement.provenPids !== undefined) values.push(`{${statement.provenPids.map((pid) => intLiteral(pid)).join(',')}}`);
   return { text: tryText(fn, statement.shared, statement.provenPids === undefined ? 0 : values.length, statement.follow?.sql), values };
+}
+
+// The try on a backend known to lock, with its follow-up: the try and the backend's pid, then the
+// follow-up once granted. $4, the grant's mark, is never null (every $n of a prepared statement must
+// be used).
+function provenTryText(fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock', shared: boolean, follow: string): string {
+  return tryText(fn, shared, -1, follow, () => `select s.locked, s.pid, s.locked and $4::pg_catalog.text is not null as proven, case when s.locked then ${follow} end as follow
+    from (select pg_catalog.${fn}${shared ? '_shared' : ''}($1::pg_catalog.int8) as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`);
 }
 
 // The try's text depends on its form alone, never on a value: made once per form, and then the same
@@ -90,15 +105,17 @@ function tryStatement(statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg
 // Keyed by the follow-up (a constant string, whose hash V8 keeps), then by the rest of the form.
 const tryTexts = new Map<string, (string | undefined)[]>();
 
-function tryText(fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock', shared: boolean, provenAt: number, follow: string | undefined): string {
+// provenAt: the parameter of the list of proven backends (0: none; -1: the proven form, `make`).
+function tryText(fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock', shared: boolean, provenAt: number, follow: string | undefined, make?: () => string): string {
   let forms = tryTexts.get(follow ?? '');
   if (forms === undefined) {
     if (tryTexts.size >= 16) tryTexts.clear();
     tryTexts.set(follow ?? '', (forms = []));
   }
-  const form = (fn === 'pg_try_advisory_lock' ? 0 : 1) + (shared ? 2 : 0) + 4 * provenAt;
+  const form = (fn === 'pg_try_advisory_lock' ? 0 : 1) + (shared ? 2 : 0) + 4 * (provenAt + 1);
   let text = forms[form];
   if (text !== undefined) return text;
+  if (make !== undefined) return (forms[form] = make());
   const local = fn === 'pg_try_advisory_xact_lock';
   let proof = grantProofOf('s.pid', '$2::pg_catalog.oid', '$3::pg_catalog.oid', shared);
   // A CASE runs the scan only on a backend not shown to lock yet.
