@@ -142,6 +142,23 @@ export function formatNewBackend(steps) {
   return lines.join('\n');
 }
 
+/** Where a warm section's time goes, pglock beside the bare statements (measure/warm-split.js). */
+export function formatWarmSplit(split) {
+  const names = Object.keys(split ?? {}).filter((name) => split[name].n > 0);
+  if (names.length === 0) return '';
+  const width = Math.max(...names.map((name) => name.length));
+  const lines = [
+    `where a warm section's time goes (ms, medians of ${split[names[0]].n} tapped sections each, in turn; round trips: a write to the first data back)`,
+    `${'section'.padEnd(width)}  ${'total'.padStart(7)}  ${'in round trips'.padStart(18)}  ${'in the client'.padStart(13)}`,
+    `${'-'.repeat(width)}  ${'-'.repeat(7)}  ${'-'.repeat(18)}  ${'-'.repeat(13)}`,
+  ];
+  for (const name of names) {
+    const { total, roundTrips, inRoundTrips, client } = split[name];
+    lines.push(`${name.padEnd(width)}  ${total.toFixed(3).padStart(7)}  ${`${inRoundTrips.toFixed(3)} [${roundTrips}]`.padStart(18)}  ${client.toFixed(3).padStart(13)}`);
+  }
+  return lines.join('\n');
+}
+
 export function formatLibraryComparison(rows, method) {
   const header = Object.keys(rows[0]);
   const lines = rows.map((row) => header.map((key) => row[key]));

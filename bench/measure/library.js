@@ -28,6 +28,7 @@ import postgres from 'postgres';
 import { acquireLock, elect, openLockSession, withLock, withTransactionLock } from '../../dist/index.js';
 import { measureConnectionPhases } from './connection-phases.js';
 import { measureNewBackend } from './new-backend.js';
+import { measureWarmSplit } from './warm-split.js';
 
 // advisory-lock is CommonJS compiled from TypeScript: its function is the module's `default`.
 const advisoryLock = advisoryLockModule.default ?? advisoryLockModule;
@@ -127,6 +128,25 @@ export async function measureLibrary({ url, admin, statementStats, config, progr
     await Promise.all([pool.end({ timeout: 1 }), barePool.end({ timeout: 1 })]);
   }
 
+  // Where a warm section's time goes: in round trips, or in the client (measure/warm-split.js; tapped,
+  // so apart from the timings above).
+  const splitSession = await openLockSession({ url });
+  const splitBare = await openBareTry(url, 'pglock-bench-bare-split');
+  const splitPool = transactionPool(url, 'pglock-bench-tx-split');
+  const splitBarePool = transactionPool(url, 'pglock-bench-bare-tx-split');
+  let warmSplit;
+  try {
+    warmSplit = await measureWarmSplit({
+      count: Math.min(count, 1000), warmups: config.warmups,
+      pairs: [
+        { [CASES.session]: sessionSection(splitSession), [CASES.bareTry]: splitBare.section },
+        { [CASES.transaction]: transactionSection(splitPool), [CASES.bareTransaction]: bareTransactionSection(splitBarePool) },
+      ],
+    });
+  } finally {
+    await Promise.all([splitSession.close(), splitBare.close(), splitPool.end({ timeout: 1 }), splitBarePool.end({ timeout: 1 })]);
+  }
+
   // Release → grant, holder and waiter on two warm sessions (the waiter waits on a connection of its own).
   const holder = await openLockSession({ url });
   const waiter = await openLockSession({ url });
@@ -165,7 +185,7 @@ export async function measureLibrary({ url, admin, statementStats, config, progr
   });
   return {
     summary, comparisons, costMethod, phases: { pglock: phases[CASES.withLock], peer: phases[CASES.peer] },
-    newBackend: newBackend.problem ? undefined : newBackend, problems,
+    newBackend: newBackend.problem ? undefined : newBackend, warmSplit, problems,
   };
 }
 

@@ -23,6 +23,8 @@ const saltedKeys = new Map<string, Keys>();
 export function answerScram(stream: Socket, password: string): void {
   const write = stream.write;
   const emit = stream.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
+  // Whether the instance had them of its own: if not, the wrappers are taken off, not replaced.
+  const own = { write: Object.hasOwn(stream, 'write'), emit: Object.hasOwn(stream, 'emit') };
   let clientFirstBare: string | undefined;
   let answered: ReturnType<typeof challenge>;
   let carry: Buffer = Buffer.alloc(0);
@@ -35,8 +37,10 @@ export function answerScram(stream: Socket, password: string): void {
 
   // Hand the stream back to postgres.js, with what it has not been given yet.
   const handBack = (socket: Socket, rest: Buffer) => {
-    stream.write = write;
-    stream.emit = emit as Socket['emit'];
+    if (own.write) stream.write = write;
+    else delete (stream as Partial<Socket>).write;
+    if (own.emit) stream.emit = emit as Socket['emit'];
+    else delete (stream as Partial<Socket>).emit;
     if (rest.length > 0) emit.call(socket, 'data', rest);
     return true;
   };

@@ -87,11 +87,14 @@ async function connectStream(spec: HostSpec, { ssl, timeoutMs, directTls = false
 
 // The stream's first write is the startup message (postgres.js writes each message whole, at once).
 // node:crypto is loaded once that write has returned (the bytes are with the kernel), in the next
-// turn of the event loop; the instance's own write is restored on that first call.
+// turn of the event loop; the first call takes the wrapper off again (the stream then writes
+// through its prototype, as any other socket does).
 function loadCryptoAfterFirstWrite(stream: Socket): void {
   const write = stream.write;
+  const own = Object.hasOwn(stream, 'write');
   stream.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
-    stream.write = write;
+    if (own) stream.write = write;
+    else delete (stream as Partial<Socket>).write;
     const result = write.apply(this, args);
     setImmediate(() => crypto.randomBytes);
     return result;
