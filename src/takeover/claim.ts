@@ -176,11 +176,21 @@ export function isMissingRecord(error: unknown): boolean {
   return code === '42883' || code === '42P01' || code === '3F000';
 }
 
-/** Create the table and the function (idempotent, serialized between pglock processes). */
+/**
+ * Create the table and the function (idempotent, serialized between pglock processes). A lock the
+ * statements need and cannot have within INSTALL_LOCK_TIMEOUT (the table's, to add a column an older
+ * pglock's table lacks, while long transactions read it) fails them (55P03) rather than stall every
+ * claim queued behind: the callers go on without the record, or with the function they had.
+ */
 export async function installRecord(sql: SqlClient): Promise<void> {
-  // One simple-protocol string is one implicit transaction: the xact lock lasts until both exist.
-  await sql.unsafe(`select pg_catalog.pg_advisory_xact_lock(${intLiteral(CREATE_HOLDERS_LOCK_ID)}::pg_catalog.int8); ${CREATE_HOLDERS_TABLE}; ${CREATE_CLAIM_FUNCTION}`);
+  // One simple-protocol string is one implicit transaction: the xact lock lasts until both exist,
+  // and the lock timeout (set after the xact lock: another pglock's creation is waited for) ends with it.
+  await sql.unsafe(`select pg_catalog.pg_advisory_xact_lock(${intLiteral(CREATE_HOLDERS_LOCK_ID)}::pg_catalog.int8); ` +
+    `select pg_catalog.set_config('lock_timeout', '${INSTALL_LOCK_TIMEOUT}', true); ${CREATE_HOLDERS_TABLE}; ${CREATE_CLAIM_FUNCTION}`);
 }
+
+/** How long installRecord waits for a lock on pglock's objects. */
+export const INSTALL_LOCK_TIMEOUT = '2s';
 
 /**
  * What a clean release runs before its unlock, in the same round trip and transaction: the holder's

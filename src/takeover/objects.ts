@@ -28,7 +28,10 @@ export const NOTHING_AHEAD_CLAIM = `{"delayMs": 0, "ahead": false, "version": ${
 
 /**
  * The table (and, for a table an older pglock created, its column `token`: two statements); docs/safety.md
- * and the "cannot create" line print it.
+ * and the "cannot create" line print it. The column is added only where it is missing: an ALTER TABLE
+ * takes the table's exclusive lock even when it has nothing to do, so it would wait for every open
+ * transaction that has read the table (a transaction lock's, for as long as its work runs), and
+ * every claim on the server would queue behind it.
  */
 export const CREATE_HOLDERS_TABLE = `create table if not exists ${HOLDERS_TABLE} (
   lock_id bigint not null,
@@ -42,7 +45,12 @@ export const CREATE_HOLDERS_TABLE = `create table if not exists ${HOLDERS_TABLE}
   token bigint,
   primary key (lock_id, backend_pid)
 );
-alter table ${HOLDERS_TABLE} add column if not exists token bigint`;
+do $pglock$ begin
+  if not exists (select from pg_catalog.pg_attribute a where a.attrelid operator(pg_catalog.=) '${HOLDERS_TABLE}'::pg_catalog.regclass
+      and a.attname operator(pg_catalog.=) 'token' and not a.attisdropped) then
+    alter table ${HOLDERS_TABLE} add column if not exists token bigint;
+  end if;
+end $pglock$`;
 
 // pglock_claim(lock id, classid, objid, key, host, pid, bound, delay, record): called by a holder
 // right after its grant, in a statement of its own (its snapshot taken after the grant). Every other
