@@ -66,7 +66,9 @@ if (!findPgbouncer()) {
     t.equal(waited.code, 0, waited.stderr);
     t.equal(waited.stdout.toString(), 'waited\n', 'the waiter ran after the holder lost the lock');
 
-    const direct = startPglock(['-d', server.url, '-k', key, '--', process.execPath, '-e', 'console.error("fixture ready"); setInterval(() => {}, 1000)']);
+    // --verbose: should it not start in time (once, in a full run, it printed nothing for 20 s), the
+    // failure shows what it was doing.
+    const direct = startPglock(['-d', server.url, '-k', key, '--verbose', '--', process.execPath, '-e', 'console.error("fixture ready"); setInterval(() => {}, 1000)']);
     await direct.waitForStderr(/fixture ready/);
     t.equal((await runPglock(['-d', bouncer.url, '-k', key, '--', 'true'])).code, 75, 'a direct holder excludes a pooled pglock');
     direct.child.kill('SIGTERM');
