@@ -1,6 +1,7 @@
 // Default imports only: the CLI bundle loads crypto lazily, on first use (scripts/bundle.js).
 import crypto from 'node:crypto';
 import type { Socket } from 'node:net';
+import { wrapMethod } from './wrap-method.js';
 
 // SCRAM-SHA-256 (RFC 5802, RFC 7677) with the client's costly step done once per process: the
 // salted password is PBKDF2 over the server's salt with its iteration count (4096 by default), a
@@ -23,29 +24,26 @@ const saltedKeys = new Map<string, Keys>();
 export function answerScram(stream: Socket, password: string): void {
   const write = stream.write;
   const emit = stream.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
-  // Whether the instance had them of its own: if not, the wrappers are taken off, not replaced.
-  const own = { write: Object.hasOwn(stream, 'write'), emit: Object.hasOwn(stream, 'emit') };
   let clientFirstBare: string | undefined;
   let answered: ReturnType<typeof challenge>;
   let carry: Buffer = Buffer.alloc(0);
 
-  stream.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+  const unwrapWrite = wrapMethod(stream, 'write', function (this: Socket, ...args: Parameters<Socket['write']>) {
     const chunk = args[0];
     if (clientFirstBare === undefined && Buffer.isBuffer(chunk)) clientFirstBare = clientFirstOf(chunk);
     return write.apply(this, args);
-  } as Socket['write'];
+  } as Socket['write']);
+  let unwrapEmit = () => {};
 
   // Hand the stream back to postgres.js, with what it has not been given yet.
   const handBack = (socket: Socket, rest: Buffer) => {
-    if (own.write) stream.write = write;
-    else delete (stream as Partial<Socket>).write;
-    if (own.emit) stream.emit = emit as Socket['emit'];
-    else delete (stream as Partial<Socket>).emit;
+    unwrapWrite();
+    unwrapEmit();
     if (rest.length > 0) emit.call(socket, 'data', rest);
     return true;
   };
 
-  stream.emit = function (this: Socket, event: string | symbol, ...args: unknown[]) {
+  unwrapEmit = wrapMethod(stream, 'emit', function (this: Socket, event: string | symbol, ...args: unknown[]) {
     if (event !== 'data' || !Buffer.isBuffer(args[0])) return emit.call(this, event, ...args);
     carry = carry.length === 0 ? args[0] : Buffer.concat([carry, args[0]]);
     while (carry.length >= 5 && carry.length >= 1 + carry.readUInt32BE(1)) {
@@ -76,7 +74,7 @@ export function answerScram(stream: Socket, password: string): void {
       }
     }
     return true;
-  } as Socket['emit'];
+  } as Socket['emit']);
 }
 
 function sameBytes(a: Buffer, b: Buffer): boolean {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import tls, { type ConnectionOptions as TlsOptions, type TLSSocket } from 'node:tls';
 import type { HostSpec, SslSetting } from './config.js';
 import { answerScram } from './scram.js';
+import { wrapMethod } from './wrap-method.js';
 import { isPreferOnly, tlsForHost } from './tls.js';
 
 // The socket under every connection pglock opens, made here rather than by postgres.js, which
@@ -91,14 +92,12 @@ async function connectStream(spec: HostSpec, { ssl, timeoutMs, directTls = false
 // through its prototype, as any other socket does).
 function loadCryptoAfterFirstWrite(stream: Socket): void {
   const write = stream.write;
-  const own = Object.hasOwn(stream, 'write');
-  stream.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
-    if (own) stream.write = write;
-    else delete (stream as Partial<Socket>).write;
+  const unwrap = wrapMethod(stream, 'write', function (this: Socket, ...args: Parameters<Socket['write']>) {
+    unwrap();
     const result = write.apply(this, args);
     setImmediate(() => crypto.randomBytes);
     return result;
-  } as Socket['write'];
+  } as Socket['write']);
 }
 
 // prefer / require check nothing: no CA store (loading Node's default one costs ~17 ms).

@@ -83,39 +83,44 @@ async function tryOnce(sql: SqlClient, statement: LockStatement, fn: 'pg_try_adv
 }
 
 function tryStatement(statement: LockStatement, fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock'): Statement {
+  const { follow, shared } = statement;
+  const kind = (fn === 'pg_try_advisory_lock' ? 0 : 1) + (shared ? 2 : 0);
+  if (follow !== undefined && statement.backendProven === true) {
+    return { text: textOf(follow.sql, kind, () => provenTryText(fn, shared, follow.sql)), values: follow.values };
+  }
   const { classid, objid } = lockIdHalves(statement.id);
-  const values: StatementValue[] = statement.follow === undefined
-    ? [statement.id, classid, objid, grantedMark(statement.id, statement.shared)] : [...statement.follow.values];
-  if (statement.follow !== undefined && statement.backendProven === true) return { text: provenTryText(fn, statement.shared, statement.follow.sql), values };
+  const values: StatementValue[] = follow === undefined ? [statement.id, classid, objid, grantedMark(statement.id, shared)] : [...follow.values];
   // The list as text ('{pid,...}'), one parameter after the others.
   if (statement.provenPids !== undefined) values.push(`{${statement.provenPids.map((pid) => intLiteral(pid)).join(',')}}`);
-  return { text: tryText(fn, statement.shared, statement.provenPids === undefined ? 0 : values.length, statement.follow?.sql), values };
+  const provenAt = statement.provenPids === undefined ? 0 : values.length;
+  return { text: textOf(follow?.sql ?? '', kind + 4 * (provenAt + 1), () => tryText(fn, shared, provenAt, follow?.sql)), values };
+}
+
+// The try's text depends on its form alone, never on a value: made once per form, and then the same
+// string each time (a warm lock session's prepared statement is looked up by its text). Keyed by the
+// follow-up (a constant string, whose hash V8 keeps), then by the rest of the form.
+const texts = new Map<string, (string | undefined)[]>();
+
+function textOf(follow: string, form: number, make: () => string): string {
+  let forms = texts.get(follow);
+  if (forms === undefined) {
+    if (texts.size >= 16) texts.clear();
+    texts.set(follow, (forms = []));
+  }
+  return (forms[form] ??= make());
 }
 
 // The try on a backend known to lock, with its follow-up: the try and the backend's pid, then the
 // follow-up once granted. $4, the grant's mark, is never null (every $n of a prepared statement must
 // be used).
 function provenTryText(fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock', shared: boolean, follow: string): string {
-  return tryText(fn, shared, -1, follow, () => `select s.locked, s.pid, s.locked and $4::pg_catalog.text is not null as proven, case when s.locked then ${follow} end as follow
-    from (select pg_catalog.${fn}${shared ? '_shared' : ''}($1::pg_catalog.int8) as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`);
+  return `select s.locked, s.pid, s.locked and $4::pg_catalog.text is not null as proven, case when s.locked then ${follow} end as follow
+    from (select pg_catalog.${fn}${shared ? '_shared' : ''}($1::pg_catalog.int8) as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`;
 }
 
-// The try's text depends on its form alone, never on a value: made once per form, and then the same
-// string each time (a warm lock session's prepared statement is looked up by its text).
-// Keyed by the follow-up (a constant string, whose hash V8 keeps), then by the rest of the form.
-const tryTexts = new Map<string, (string | undefined)[]>();
-
-// provenAt: the parameter of the list of proven backends (0: none; -1: the proven form, `make`).
-function tryText(fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock', shared: boolean, provenAt: number, follow: string | undefined, make?: () => string): string {
-  let forms = tryTexts.get(follow ?? '');
-  if (forms === undefined) {
-    if (tryTexts.size >= 16) tryTexts.clear();
-    tryTexts.set(follow ?? '', (forms = []));
-  }
-  const form = (fn === 'pg_try_advisory_lock' ? 0 : 1) + (shared ? 2 : 0) + 4 * (provenAt + 1);
-  let text = forms[form];
-  if (text !== undefined) return text;
-  if (make !== undefined) return (forms[form] = make());
+// The try, its grant proven (provenAt: the parameter of the list of backends proven already, which
+// skip the proof; 0: none), and its follow-up when there is one.
+function tryText(fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock', shared: boolean, provenAt: number, follow: string | undefined): string {
   const local = fn === 'pg_try_advisory_xact_lock';
   let proof = grantProofOf('s.pid', '$2::pg_catalog.oid', '$3::pg_catalog.oid', shared);
   // A CASE runs the scan only on a backend not shown to lock yet.
@@ -124,12 +129,10 @@ function tryText(fn: 'pg_try_advisory_lock' | 'pg_try_advisory_xact_lock', share
   // (not granted: false, from the mark, which is never null: a prepared statement's every $n must be used).
   const proven = follow === undefined ? `case when s.locked then ${markedOf(proof, '$4::pg_catalog.text', local)} else ${clearMark(local)} end`
     : `case when s.locked then ${proof} else $4::pg_catalog.text is null end`;
-  text = `select s.locked, s.pid, ${proven} as proven
+  const text = `select s.locked, s.pid, ${proven} as proven
     from (select pg_catalog.${fn}${shared ? '_shared' : ''}($1::pg_catalog.int8) as locked, pg_catalog.pg_backend_pid() as pid offset 0) s`;
   // offset 0: the inner statement (the try and its proof) is made before the follow-up runs.
-  if (follow !== undefined) text = `select t.*, case when t.proven then ${follow} end as follow from (${text} offset 0) t`;
-  forms[form] = text;
-  return text;
+  return follow === undefined ? text : `select t.*, case when t.proven then ${follow} end as follow from (${text} offset 0) t`;
 }
 
 /** The SQL call that tries the lock without waiting, for use inside a larger statement. */
