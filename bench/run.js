@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { mintServerCertificate } from './lib/certificates.js';
 import { DEFAULT_MAJORS, resolveNodes } from './lib/nodes.js';
 import { killAll, stopAll } from './lib/processes.js';
-import { checkGoals, formatConnectionPhases, formatGoals, formatNewBackend, formatWarmSplit, formatLibraryComparison, formatMatrix, formatTable, libraryComparisonRows, matrixRows, tableRows } from './lib/report.js';
+import { checkGoals, formatConnectionPhases, formatGoals, formatNewBackend, formatPlacement, formatWarmSplit, formatLibraryComparison, formatMatrix, formatTable, libraryComparisonRows, matrixRows, tableRows } from './lib/report.js';
 import { BenchServer } from './lib/server.js';
 import { PGLOCK_BIN, lockTools, toolEnv, toolVersions } from './lib/tools.js';
 import { measureContention } from './measure/contention.js';
@@ -261,6 +261,8 @@ function report({ machine, results, goals, problems }) {
   if (newBackend) console.log(`\n${newBackend}`);
   const warmSplit = formatWarmSplit(results.library?.warmSplit);
   if (warmSplit) console.log(`\n${warmSplit}`);
+  const placement = formatPlacement(results.library?.placement);
+  if (placement) console.log(`\n${placement}`);
   console.log(`\ngoals:\n${formatGoals(goals)}`);
   if (problems.length > 0) console.log(`\ncorrectness problems (${problems.length}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   else console.log('\ncorrectness: all runs exited 0, every critical section recorded once, no overlaps');

@@ -159,6 +159,26 @@ export function formatWarmSplit(split) {
   return lines.join('\n');
 }
 
+export function formatPlacement(placement) {
+  if (placement === undefined) return '';
+  const title = 'a warm section by where the processes run (the bench and the section\'s backend pinned with taskset; p50 of each pair in turn, A, B ...; the mean, and CPU per section, the backend\'s and the client\'s, beside it)';
+  if (placement.skipped) return `${title}\n  not measured: ${placement.skipped}`;
+  const rows = [];
+  for (const [where, cases] of Object.entries(placement.placements)) {
+    const names = Object.keys(cases);
+    for (const [k, name] of names.entries()) {
+      const { n, p50, mean, serverCpu, clientCpu } = cases[name];
+      // Each pair is two names in a row: the ratio on the first of the two.
+      const other = k % 2 === 0 ? cases[names[k + 1]] : undefined;
+      rows.push([k === 0 ? where : '', name, p50.toFixed(3), other ? `${(p50 / other.p50).toFixed(2)}x` : '', mean.toFixed(3), serverCpu.toFixed(3), clientCpu.toFixed(3), String(n)]);
+    }
+  }
+  const header = ['placement', 'section', 'p50', 'ratio', 'mean', 'server CPU', 'client CPU', 'n'];
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((cells) => cells[i].length)));
+  const render = (cells) => cells.map((text, i) => (i < 2 ? text.padEnd(widths[i]) : text.padStart(widths[i]))).join('  ');
+  return [title, render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(render)].join('\n');
+}
+
 export function formatLibraryComparison(rows, method) {
   const header = Object.keys(rows[0]);
   const lines = rows.map((row) => header.map((key) => row[key]));

@@ -18,7 +18,9 @@
 //   transaction lock    against a bare sql.begin(tx => tx`select pg_try_advisory_xact_lock(${id})`) on
 //                       a second warm postgres(url, { max: 1 }) pool
 // then the phases of a lock's own connection, pglock's and the peer's (measure/connection-phases.js),
-// what its statements cost a new backend, each promise apart (measure/new-backend.js),
+// what its statements cost a new backend, each promise apart (measure/new-backend.js), where a warm
+// section's time goes (measure/warm-split.js), the warm pairs again with the processes pinned to one
+// CPU and to two (measure/placement.js),
 // and what each case costs the server, counted after the timings on fresh clients (costCount
 // sections after the warm-ups): the top-level statements the server executed, from pg_stat_statements
 // (loaded dormant by the bench server, switched on only for this count), else the transactions it
@@ -28,6 +30,7 @@ import postgres from 'postgres';
 import { acquireLock, elect, openLockSession, withLock, withTransactionLock } from '../../dist/index.js';
 import { measureConnectionPhases } from './connection-phases.js';
 import { measureNewBackend } from './new-backend.js';
+import { measurePlacement } from './placement.js';
 import { measureWarmSplit } from './warm-split.js';
 
 // advisory-lock is CommonJS compiled from TypeScript: its function is the module's `default`.
@@ -147,6 +150,30 @@ export async function measureLibrary({ url, admin, statementStats, config, progr
     await Promise.all([splitSession.close(), splitBare.close(), splitPool.end({ timeout: 1 }), splitBarePool.end({ timeout: 1 })]);
   }
 
+  // The same pairs by where the processes run: all on one CPU, then the backends on another
+  // (measure/placement.js; pinned, so apart from the timings above, which the scheduler places).
+  const placedSession = await openLockSession({ url });
+  const placedBare = await openBareTry(url, 'pglock-bench-bare-placed');
+  const placedPool = transactionPool(url, 'pglock-bench-tx-placed');
+  const placedBarePool = transactionPool(url, 'pglock-bench-bare-tx-placed');
+  let placement;
+  try {
+    const poolPid = async (pool) => (await pool`select pg_catalog.pg_backend_pid() as pid`)[0].pid;
+    placement = await measurePlacement({
+      count: Math.min(count, 1000), warmups: config.warmups,
+      pairs: [
+        { [CASES.session]: { section: sessionSection(placedSession), backendPid: placedSession.backendPid }, [CASES.bareTry]: { section: placedBare.section, backendPid: placedBare.pid } },
+        {
+          [CASES.transaction]: { section: transactionSection(placedPool), backendPid: await poolPid(placedPool) },
+          [CASES.bareTransaction]: { section: bareTransactionSection(placedBarePool), backendPid: await poolPid(placedBarePool) },
+        },
+      ],
+    });
+    if (placement.skipped) progress(`library: not pinned (${placement.skipped})`);
+  } finally {
+    await Promise.all([placedSession.close(), placedBare.close(), placedPool.end({ timeout: 1 }), placedBarePool.end({ timeout: 1 })]);
+  }
+
   // Release → grant, holder and waiter on two warm sessions (the waiter waits on a connection of its own).
   const holder = await openLockSession({ url });
   const waiter = await openLockSession({ url });
@@ -185,7 +212,7 @@ export async function measureLibrary({ url, admin, statementStats, config, progr
   });
   return {
     summary, comparisons, costMethod, phases: { pglock: phases[CASES.withLock], peer: phases[CASES.peer] },
-    newBackend: newBackend.problem ? undefined : newBackend, warmSplit, problems,
+    newBackend: newBackend.problem ? undefined : newBackend, warmSplit, placement, problems,
   };
 }
 
@@ -220,6 +247,7 @@ async function openBareTry(url, applicationName, sent) {
   const reserved = await sql.reserve();
   const [{ pid }] = await reserved`select pg_backend_pid() as pid`;
   return {
+    pid,
     section: async (i) => {
       const id = 2_000_000_000n + BigInt(i % 4);
       const [{ locked }] = await reserved`select pg_try_advisory_lock(${id}) as locked`;
