@@ -133,46 +133,24 @@ export async function measureLibrary({ url, admin, statementStats, config, progr
 
   // Where a warm section's time goes: in round trips, or in the client (measure/warm-split.js; tapped,
   // so apart from the timings above).
-  const splitSession = await openLockSession({ url });
-  const splitBare = await openBareTry(url, 'pglock-bench-bare-split');
-  const splitPool = transactionPool(url, 'pglock-bench-tx-split');
-  const splitBarePool = transactionPool(url, 'pglock-bench-bare-tx-split');
-  let warmSplit;
-  try {
-    warmSplit = await measureWarmSplit({
-      count: Math.min(count, 1000), warmups: config.warmups,
-      pairs: [
-        { [CASES.session]: sessionSection(splitSession), [CASES.bareTry]: splitBare.section },
-        { [CASES.transaction]: transactionSection(splitPool), [CASES.bareTransaction]: bareTransactionSection(splitBarePool) },
-      ],
-    });
-  } finally {
-    await Promise.all([splitSession.close(), splitBare.close(), splitPool.end({ timeout: 1 }), splitBarePool.end({ timeout: 1 })]);
-  }
+  const warmSplit = await withWarmPairs(url, 'split', (warm) => measureWarmSplit({
+    count: Math.min(count, 1000), warmups: config.warmups,
+    pairs: [
+      { [CASES.session]: warm.session.section, [CASES.bareTry]: warm.bare.section },
+      { [CASES.transaction]: warm.transaction.section, [CASES.bareTransaction]: warm.bareTransaction.section },
+    ],
+  }));
 
   // The same pairs by where the processes run: all on one CPU, then the backends on another
   // (measure/placement.js; pinned, so apart from the timings above, which the scheduler places).
-  const placedSession = await openLockSession({ url });
-  const placedBare = await openBareTry(url, 'pglock-bench-bare-placed');
-  const placedPool = transactionPool(url, 'pglock-bench-tx-placed');
-  const placedBarePool = transactionPool(url, 'pglock-bench-bare-tx-placed');
-  let placement;
-  try {
-    const poolPid = async (pool) => (await pool`select pg_catalog.pg_backend_pid() as pid`)[0].pid;
-    placement = await measurePlacement({
-      count: Math.min(count, 1000), warmups: config.warmups,
-      pairs: [
-        { [CASES.session]: { section: sessionSection(placedSession), backendPid: placedSession.backendPid }, [CASES.bareTry]: { section: placedBare.section, backendPid: placedBare.pid } },
-        {
-          [CASES.transaction]: { section: transactionSection(placedPool), backendPid: await poolPid(placedPool) },
-          [CASES.bareTransaction]: { section: bareTransactionSection(placedBarePool), backendPid: await poolPid(placedBarePool) },
-        },
-      ],
-    });
-    if (placement.skipped) progress(`library: not pinned (${placement.skipped})`);
-  } finally {
-    await Promise.all([placedSession.close(), placedBare.close(), placedPool.end({ timeout: 1 }), placedBarePool.end({ timeout: 1 })]);
-  }
+  const placement = await withWarmPairs(url, 'placed', (warm) => measurePlacement({
+    count: Math.min(count, 1000), warmups: config.warmups,
+    pairs: [
+      { [CASES.session]: warm.session, [CASES.bareTry]: warm.bare },
+      { [CASES.transaction]: warm.transaction, [CASES.bareTransaction]: warm.bareTransaction },
+    ],
+  }));
+  if (placement.skipped) progress(`library: not pinned (${placement.skipped})`);
 
   // Release → grant, holder and waiter on two warm sessions (the waiter waits on a connection of its own).
   const holder = await openLockSession({ url });
@@ -239,6 +217,26 @@ const bareTransactionSection = (pool) => async (i) => {
   const [row] = await pool.begin((tx) => tx`select pg_try_advisory_xact_lock(${id}) as locked, pg_backend_pid() as pid`);
   return row.pid;
 };
+
+// Fresh clients for the two warm pairs, each case's section with the pid of the backend that serves
+// it, closed when `measure` is done.
+async function withWarmPairs(url, suffix, measure) {
+  const lockSession = await openLockSession({ url });
+  const bare = await openBareTry(url, `pglock-bench-bare-${suffix}`);
+  const pool = transactionPool(url, `pglock-bench-tx-${suffix}`);
+  const barePool = transactionPool(url, `pglock-bench-bare-tx-${suffix}`);
+  const pidOf = async (sql) => (await sql`select pg_catalog.pg_backend_pid() as pid`)[0].pid;
+  try {
+    return await measure({
+      session: { section: sessionSection(lockSession), backendPid: lockSession.backendPid },
+      bare: { section: bare.section, backendPid: bare.pid },
+      transaction: { section: transactionSection(pool), backendPid: await pidOf(pool) },
+      bareTransaction: { section: bareTransactionSection(barePool), backendPid: await pidOf(barePool) },
+    });
+  } finally {
+    await Promise.all([lockSession.close(), bare.close(), pool.end({ timeout: 1 }), barePool.end({ timeout: 1 })]);
+  }
+}
 
 // The two statements of a fail-fast section, bare, on one reserved connection (prepared by
 // postgres.js after their first use, as pglock's session prepares its own).
