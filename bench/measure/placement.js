@@ -3,7 +3,8 @@
 // they are on two (the other CPU is woken, which on a virtual machine costs tens of microseconds each
 // way). Left to the scheduler, each backend lands where it lands, and the ratio of two sections on two
 // backends says as much about that as about their work. So each pair is timed twice more, pinned
-// (taskset -a, util-linux: every thread of the bench process, and both backends of the pair):
+// (taskset -a, util-linux: every thread of the bench process, and both backends of the pair; the
+// first CPU the bench may run on, and the second):
 //   one CPU    the bench and the backends on the first CPU: a section costs what the CPUs work, client and
 //              server one after the other (the ratio of their work);
 //   two CPUs   the bench on the first, the backends on the second: the round trips cross CPUs, as they
@@ -14,15 +15,18 @@
 // affinity is put back as it was.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
 export const PLACEMENTS = ['one CPU', 'two CPUs'];
 
 /** `pairs`: [{ [name]: { section(i), backendPid } }, ...]. Returns { placements: { [placement]: { [name]: ... } } } or { skipped }. */
 export async function measurePlacement({ count, warmups, pairs }) {
-  const skipped = whyNot(pairs);
+  if (process.platform !== 'linux') return { skipped: 'pinning needs Linux' };
+  if (spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status !== 0) return { skipped: 'taskset (util-linux) is not installed' };
+  const allowed = allowedCpus(process.pid);
+  const skipped = allowed.length === 0 ? 'cannot read which CPUs this process may run on' : whyNot(pairs, allowed[0]);
   if (skipped) return { skipped };
-  const cpus = availableParallelism() >= 2 ? [[0, 0], [0, 1]] : [[0, 0]];
+  const [first, second] = allowed;
+  const cpus = second === undefined ? [[first, first]] : [[first, first], [first, second]];
   const before = affinityOf(process.pid);
   const placements = {};
   try {
@@ -34,6 +38,8 @@ export async function measurePlacement({ count, warmups, pairs }) {
         Object.assign(result, await timePair(cases, count, warmups));
       }
     }
+  } catch (error) {
+    return { skipped: `pinning failed: ${error.message}` };
   } finally {
     spawnSync('taskset', ['-a', '-p', before, String(process.pid)], { stdio: 'ignore' });
   }
@@ -61,13 +67,11 @@ async function timePair(cases, count, warmups) {
   }]));
 }
 
-function whyNot(pairs) {
-  if (process.platform !== 'linux') return 'pinning needs Linux';
-  if (spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status !== 0) return 'taskset (util-linux) is not installed';
+function whyNot(pairs, cpu) {
   for (const cases of pairs) {
     for (const { backendPid } of Object.values(cases)) {
       if (serverCpuMs(backendPid) === undefined) return `backend ${backendPid} is not a process of this machine (the server is elsewhere)`;
-      const tried = spawnSync('taskset', ['-pc', '0', String(backendPid)], { encoding: 'utf8' });
+      const tried = spawnSync('taskset', ['-pc', String(cpu), String(backendPid)], { encoding: 'utf8' });
       if (tried.status !== 0) return `cannot pin the server's backends (${tried.stderr.trim().split('\n')[0]})`;
     }
   }
@@ -75,10 +79,17 @@ function whyNot(pairs) {
 }
 
 function affinityOf(pid) {
-  const out = spawnSync('taskset', ['-p', String(pid)], { encoding: 'utf8' }).stdout;
-  const mask = /:\s*([0-9a-f,]+)\s*$/i.exec(out)?.[1];
-  if (mask === undefined) throw new Error(`cannot read the affinity of ${pid}: ${out}`);
-  return mask;
+  return /:\s*([0-9a-f,]+)\s*$/i.exec(spawnSync('taskset', ['-p', String(pid)], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? 'ffffffff';
+}
+
+// The CPUs a process may run on, from taskset's list ("0,2-3").
+function allowedCpus(pid) {
+  const list = /list:\s*([\d,-]+)\s*$/.exec(spawnSync('taskset', ['-pc', String(pid)], { encoding: 'utf8' }).stdout ?? '')?.[1];
+  if (list === undefined) return [];
+  return list.split(',').flatMap((part) => {
+    const [from, to = from] = part.split('-').map(Number);
+    return Array.from({ length: to - from + 1 }, (_, k) => from + k);
+  });
 }
 
 function pin(pid, cpu) {
