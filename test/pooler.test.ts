@@ -1,6 +1,7 @@
 // PgBouncer: statement pooling cannot carry a lock and is refused (69) before the command runs;
 // transaction pooling holds the lock in an open transaction; session pooling works. Skipped, saying why, when pgbouncer is absent.
 import t from 'tap';
+import postgres from 'postgres';
 import { lockIdForKey } from '../src/key/lock-id.js';
 import { startTestServer, uniqueKey } from './helpers/server.js';
 import { findPgbouncer, startPgbouncer } from './helpers/pgbouncer.js';
@@ -74,6 +75,30 @@ if (!findPgbouncer()) {
     direct.child.kill('SIGTERM');
     await direct.result;
     t.same(await lockRows(server.admin, id), [], 'nothing left behind');
+  });
+
+  t.test('PgBouncer in transaction mode, found out only after the grant: the abandoned session grant leaves no cut-off holder behind', async (t) => {
+    // Round robin: the probe before the lock is handed another server connection than the session's,
+    // so the pooler is not seen up front. The session lock is granted and claimed on one server
+    // connection, found not to stay with pglock, given up, and taken again in a transaction.
+    const bouncer = await startPgbouncer(server, 'transaction', { roundRobin: true });
+    t.teardown(() => bouncer.stop());
+    const pool = postgres(bouncer.url, { max: 4, prepare: false, onnotice: () => {} });
+    t.teardown(() => pool.end({ timeout: 1 }));
+    await Promise.all([0, 1, 2, 3].map(() => pool`select pg_catalog.pg_sleep(0.2)`));
+    const key = uniqueKey('late');
+    const id = lockIdForKey(key);
+    const ran = await runPglock(['-d', bouncer.url, '-k', key, '-v', '--', 'echo', 'ran']);
+    t.equal(ran.code, 0, ran.stderr);
+    t.equal(ran.stdout.toString(), 'ran\n');
+    t.match(ran.stderr, /is a transaction-mode pooler: holding the lock in a transaction kept open while it is held/);
+    const rows = await server.admin<{ bound: string }[]>`select bound_ms::text as bound from public.pglock_holders where lock_id = ${id.toString()}::int8`;
+    t.ok(rows.length > 0, 'the session grant was claimed before the pooler was found out');
+    t.same(rows.filter((row) => row.bound !== '0'), [], 'and its claim is marked released: nothing ran under it');
+    const direct = await runPglock(['-d', server.url, '-k', key, '-v', '--', 'echo', 'direct']);
+    t.equal(direct.code, 0, direct.stderr);
+    t.equal(direct.stdout.toString(), 'direct\n');
+    t.notMatch(direct.stderr, /cut off/, 'the next holder starts at once');
   });
 
   t.test('--transaction-lock: told, not detected; not with the run record', async (t) => {

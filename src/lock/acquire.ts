@@ -55,6 +55,8 @@ async function acquire(request: AcquireRequest): Promise<Lock> {
         await prove(request, grant);
       } catch (error) {
         if (!(error instanceof DatabaseUnavailableError && error.code === 'EPOOLER' && canHoldInTransaction(request))) throw error;
+        // Giving the grant back may cost the connection (a pooled server connection ended under the pooler).
+        if (grant.session.isClosed()) throw new DatabaseUnavailableError(`${error.message}; the pooler closed the connection while pglock gave the lock back`, { code: 'EPOOLER', cause: error });
         grant = await takeInTransaction(request, grant.session, error);
         if (!grant.granted) throw await notGranted(request, grant.session);
         await prove(request, grant);

@@ -1,9 +1,11 @@
 import { type ConnectionConfig, type Session, describeTarget, probeBackendPid } from '../connection/index.js';
 import { DatabaseUnavailableError } from '../errors.js';
-import { grantProof, isLockHeld, releaseLock } from '../sql/lock-statements.js';
+import { grantProof, isLockHeld } from '../sql/lock-statements.js';
+import { sleep } from '../sleep.js';
 import type { SqlClient } from '../sql/client.js';
 import { intLiteral } from '../sql/literals.js';
 import { type Engine, askEngine } from './engine.js';
+import { abandonedStatement } from '../takeover/index.js';
 
 /**
  * The grant was not shown in pg_locks for the backend that took it: a server whose advisory-lock
@@ -46,25 +48,49 @@ export async function proveGrant(
   if (!grant.proven) throw await notAdvisoryErrorFrom(session.sql, lock.label, describeTarget(config, session.host));
   if (grant.transaction) return;
   if (!session.proxied && grant.backendPid === session.backendPid) return;
-  await verifyOwnership(session, lock.id, lock.shared, config, applicationName);
+  await verifyOwnership(session, lock.id, lock.shared, config, applicationName, grant.backendPid);
 }
 
 // A pooler in transaction or statement mode runs each statement on whichever backend is free:
 // the lock would belong to a backend pglock no longer talks to. Ask from a second statement.
-export async function verifyOwnership(session: Session, id: bigint, shared: boolean, config: ConnectionConfig, applicationName: string): Promise<void> {
+// `grantedOn`: the backend that ran the lock statement (and the claim behind it), if it said.
+export async function verifyOwnership(
+  session: Session, id: bigint, shared: boolean, config: ConnectionConfig, applicationName: string, grantedOn = session.backendPid,
+): Promise<void> {
   const heldHere = await isLockHeld(session.sql, id, shared, session.backendPid);
   if (heldHere && !session.proxied) return;
   if (heldHere && (await probeBackendPid(config, session.host, applicationName)) !== session.backendPid) return;
-  const released = await releaseLock(session.sql, id, shared).catch(() => false);
-  // The unlock reached another pooled server connection: the lock stays on the one that took it,
-  // where nobody would ever release it. End that backend, only while it still holds this lock.
-  if (!released) await session.sql.unsafe(`select pg_catalog.pg_terminate_backend(${intLiteral(session.backendPid)}) where ${grantProof(intLiteral(session.backendPid), id, shared)}`).catch(() => undefined);
+  // Given up before anything ran under it: the claim's row, if one was written, is no cut-off holder
+  // (marked before the lock goes, so the next holder never reads it as one).
+  await session.sql.unsafe(abandonedStatement(id, grantedOn)).catch(() => undefined);
+  await giveBack(session, id, shared, grantedOn).catch(() => undefined);
   throw new DatabaseUnavailableError(
     `the lock was granted, but ${describeTarget(config)} does not keep pglock on one server session: ` +
       'a connection pooler in transaction or statement mode (e.g. PgBouncer) cannot hold session locks; ' +
       'connect to PostgreSQL directly or through a session-mode pool',
     { code: 'EPOOLER' },
   );
+}
+
+// The lock stays on the pooled server connection that took it, `holder`, where nobody else would
+// ever release it. Each statement here lands wherever the pooler sends it: landed on `holder`, it
+// unlocks there (a pool hands its idle server connections out in turn, or the last one used
+// first). Not reached in a few tries, `holder` is ended, the last resort: a server connection the
+// pooler has not yet seen go may be handed to a client, ours too, whose statement then fails. Then
+// wait (briefly) until it no longer holds the lock, so that the lock taken again right after, in
+// a transaction, is not refused by this grant of its own.
+async function giveBack(session: Session, id: bigint, shared: boolean, holder: number): Promise<void> {
+  const pid = intLiteral(holder);
+  const unlock = `pg_catalog.pg_advisory_unlock${shared ? '_shared' : ''}(${intLiteral(id)}::pg_catalog.int8)`;
+  const held = async (statement: string) => (await session.sql.unsafe<{ held: boolean }[]>(statement))[0]?.held === true;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    if (!(await held(`select case when pg_catalog.pg_backend_pid() operator(pg_catalog.=) ${pid} then not ${unlock} and ${grantProof(pid, id, shared)}
+      else ${grantProof(pid, id, shared)} end as held`))) return;
+  }
+  await session.sql.unsafe(`select pg_catalog.pg_terminate_backend(${pid}) where ${grantProof(pid, id, shared)}`);
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(20)) {
+    if (!(await held(`select ${grantProof(pid, id, shared)} as held`))) return;
+  }
 }
 
 // The backends that have shown a real grant in pg_locks, per owner: a lock session's connection (a

@@ -206,3 +206,15 @@ export function settleStatement(id: bigint, { durable = false, keep = true }: { 
   const async = durable ? '' : " and pg_catalog.set_config('synchronous_commit', 'off', true) is not null";
   return { text: `${keep ? `update ${HOLDERS_TABLE} h set bound_ms = 0` : `delete from ${HOLDERS_TABLE} h`} where ${mine}${async}`, values: [id] };
 }
+
+/**
+ * A grant given up before anything ran under it (a pooler found out after the claim: the lock stayed
+ * on a pooled server connection pglock no longer reaches): the row its claim wrote on that backend,
+ * `backendPid`, marked released, so that the next holder does not wait out its bound for a command
+ * that never started. Named by the backend, not pg_backend_pid(): through a pooler this statement
+ * runs wherever the pooler sends it. Its delayed start, if it took one over, still stands.
+ */
+export function abandonedStatement(id: bigint, backendPid: number): string {
+  return `update ${HOLDERS_TABLE} h set bound_ms = 0 where h.lock_id operator(pg_catalog.=) ${intLiteral(id)}::pg_catalog.int8 ` +
+    `and h.backend_pid operator(pg_catalog.=) ${intLiteral(backendPid)}::pg_catalog.int4 and h.bound_ms operator(pg_catalog.<>) 0`;
+}

@@ -54,7 +54,8 @@ export function findPgbouncer(): string | undefined {
   return undefined;
 }
 
-export async function startPgbouncer(target: BouncerTarget, poolMode: PoolMode): Promise<Bouncer> {
+/** `roundRobin`: server_round_robin = 1, so a client is handed the server connection idle longest, not its last one. */
+export async function startPgbouncer(target: BouncerTarget, poolMode: PoolMode, options: { roundRobin?: boolean } = {}): Promise<Bouncer> {
   const binary = findPgbouncer();
   if (binary === undefined) throw new Error('pgbouncer is not installed (apt-get install pgbouncer)');
   const runAs = process.getuid?.() === 0 ? systemUser('postgres') : undefined;
@@ -64,7 +65,7 @@ export async function startPgbouncer(target: BouncerTarget, poolMode: PoolMode):
     const dir = await mkdtemp(join(tmpdir(), 'pglock-pgbouncer-'));
     try {
       const port = await freePort();
-      await writeConfig(dir, port, target, poolMode, runAs);
+      await writeConfig(dir, port, target, poolMode, runAs, options.roundRobin === true);
       const child = spawn(binary, [join(dir, 'pgbouncer.ini')], {
         cwd: dir,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -123,7 +124,7 @@ export async function startPgbouncer(target: BouncerTarget, poolMode: PoolMode):
   throw lastError ?? new Error('pgbouncer did not start');
 }
 
-async function writeConfig(dir: string, port: number, target: BouncerTarget, poolMode: PoolMode, runAs: { uid: number; gid: number } | undefined): Promise<void> {
+async function writeConfig(dir: string, port: number, target: BouncerTarget, poolMode: PoolMode, runAs: { uid: number; gid: number } | undefined, roundRobin: boolean): Promise<void> {
   const ini = join(dir, 'pgbouncer.ini');
   const users = join(dir, 'userlist.txt');
   await writeFile(users, `${quote(target.user)} ${quote(target.password)}\n`, { mode: 0o600 });
@@ -161,6 +162,7 @@ async function writeConfig(dir: string, port: number, target: BouncerTarget, poo
     'log_connections = 0',
     'log_disconnections = 0',
     'log_pooler_errors = 1',
+    ...(roundRobin ? ['server_round_robin = 1'] : []),
     ...tls,
     '',
   ].join('\n'), { mode: 0o600 });
