@@ -5,7 +5,8 @@ import { sleep } from '../sleep.js';
 import type { SqlClient } from '../sql/client.js';
 import { intLiteral } from '../sql/literals.js';
 import { type Engine, askEngine } from './engine.js';
-import { abandonedStatement } from '../takeover/index.js';
+import { settleStatement } from '../takeover/index.js';
+import { inline } from '../sql/statement.js';
 
 /**
  * The grant was not shown in pg_locks for the backend that took it: a server whose advisory-lock
@@ -62,7 +63,7 @@ export async function verifyOwnership(
   if (heldHere && (await probeBackendPid(config, session.host, applicationName)) !== session.backendPid) return;
   // Given up before anything ran under it: the claim's row, if one was written, is no cut-off holder
   // (marked before the lock goes, so the next holder never reads it as one).
-  await session.sql.unsafe(abandonedStatement(id, grantedOn)).catch(() => undefined);
+  await session.sql.unsafe(inline(settleStatement(id, { durable: true, backendPid: grantedOn }))).catch(() => undefined);
   await giveBack(session, id, shared, grantedOn).catch(() => undefined);
   throw new DatabaseUnavailableError(
     `the lock was granted, but ${describeTarget(config)} does not keep pglock on one server session: ` +
@@ -81,15 +82,15 @@ export async function verifyOwnership(
 // a transaction, is not refused by this grant of its own.
 async function giveBack(session: Session, id: bigint, shared: boolean, holder: number): Promise<void> {
   const pid = intLiteral(holder);
+  const holds = grantProof(pid, id, shared);
   const unlock = `pg_catalog.pg_advisory_unlock${shared ? '_shared' : ''}(${intLiteral(id)}::pg_catalog.int8)`;
-  const held = async (statement: string) => (await session.sql.unsafe<{ held: boolean }[]>(statement))[0]?.held === true;
+  const held = async (expression: string) => (await session.sql.unsafe<{ held: boolean }[]>(`select ${expression} as held`))[0]?.held === true;
   for (let attempt = 0; attempt < 8; attempt++) {
-    if (!(await held(`select case when pg_catalog.pg_backend_pid() operator(pg_catalog.=) ${pid} then not ${unlock} and ${grantProof(pid, id, shared)}
-      else ${grantProof(pid, id, shared)} end as held`))) return;
+    if (!(await held(`case when pg_catalog.pg_backend_pid() operator(pg_catalog.=) ${pid} then not ${unlock} and ${holds} else ${holds} end`))) return;
   }
-  await session.sql.unsafe(`select pg_catalog.pg_terminate_backend(${pid}) where ${grantProof(pid, id, shared)}`);
+  await session.sql.unsafe(`select pg_catalog.pg_terminate_backend(${pid}) where ${holds}`);
   for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(20)) {
-    if (!(await held(`select ${grantProof(pid, id, shared)} as held`))) return;
+    if (!(await held(holds))) return;
   }
 }
 

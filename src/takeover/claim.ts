@@ -199,22 +199,15 @@ export const INSTALL_LOCK_TIMEOUT = '2s';
  * next holder still honours. A holder granted the lock by the unlock locks the row in its claim, so
  * it waits for this commit and reads the row as released or gone. Without `durable`, the commit does
  * not wait for a flush: a row that a crash brings back as held only makes the next holder wait once.
+ * `backendPid`: the row of that backend rather than of the one that runs the statement: a grant given
+ * up through a pooler before anything ran under it (lock/prove.ts), whose statements land wherever
+ * the pooler sends them.
  */
-export function settleStatement(id: bigint, { durable = false, keep = true }: { durable?: boolean; keep?: boolean } = {}): Statement {
-  const mine = 'h.lock_id operator(pg_catalog.=) $1::pg_catalog.int8 and h.backend_pid operator(pg_catalog.=) pg_catalog.pg_backend_pid()';
+export function settleStatement(id: bigint, { durable = false, keep = true, backendPid }: { durable?: boolean; keep?: boolean; backendPid?: number } = {}): Statement {
+  const backend = backendPid === undefined ? 'pg_catalog.pg_backend_pid()' : `${intLiteral(backendPid)}::pg_catalog.int4`;
+  const mine = `h.lock_id operator(pg_catalog.=) $1::pg_catalog.int8 and h.backend_pid operator(pg_catalog.=) ${backend}`;
   // set_config with is_local in the statement itself: one statement less to parse and plan.
   const async = durable ? '' : " and pg_catalog.set_config('synchronous_commit', 'off', true) is not null";
   return { text: `${keep ? `update ${HOLDERS_TABLE} h set bound_ms = 0` : `delete from ${HOLDERS_TABLE} h`} where ${mine}${async}`, values: [id] };
 }
 
-/**
- * A grant given up before anything ran under it (a pooler found out after the claim: the lock stayed
- * on a pooled server connection pglock no longer reaches): the row its claim wrote on that backend,
- * `backendPid`, marked released, so that the next holder does not wait out its bound for a command
- * that never started. Named by the backend, not pg_backend_pid(): through a pooler this statement
- * runs wherever the pooler sends it. Its delayed start, if it took one over, still stands.
- */
-export function abandonedStatement(id: bigint, backendPid: number): string {
-  return `update ${HOLDERS_TABLE} h set bound_ms = 0 where h.lock_id operator(pg_catalog.=) ${intLiteral(id)}::pg_catalog.int8 ` +
-    `and h.backend_pid operator(pg_catalog.=) ${intLiteral(backendPid)}::pg_catalog.int4 and h.bound_ms operator(pg_catalog.<>) 0`;
-}

@@ -3,7 +3,7 @@
 //   claim.ts    the claim after a grant, its outcome, the settle before a clean unlock
 //   delayed.ts  the starts being delayed now, for pglock status
 //   token.ts    a lock session's token: its armed rows' proof of life
-export { type Claim, type ClaimRequest, CLAIM_SIGNATURE, claimCallStatement, claimInTransactionStatements, claimStatement, installRecord, isMissingRecord, parseClaim, RECORD_UNUSABLE, primeStatement, settleStatement, abandonedStatement } from './claim.js';
+export { type Claim, type ClaimRequest, CLAIM_SIGNATURE, claimCallStatement, claimInTransactionStatements, claimStatement, installRecord, isMissingRecord, parseClaim, RECORD_UNUSABLE, primeStatement, settleStatement } from './claim.js';
 export { listDelayedStarts } from './delayed.js';
 export { CREATE_CLAIM_FUNCTION, CREATE_HOLDERS_TABLE, HOLDERS_TABLE } from './objects.js';
 export { TOKEN_CLASSID, newSessionToken } from './token.js';
